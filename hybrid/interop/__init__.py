@@ -1,0 +1,1 @@
+"""The edges: Qiskit/OpenQASM (qiskit.py) and, later, PennyLane."""

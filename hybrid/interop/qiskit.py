@@ -1,0 +1,309 @@
+"""Qiskit and OpenQASM interop: the one place where bit order is converted.
+
+Qiskit qubit ``q[i]`` becomes our wire ``i``. Qiskit numbers basis states little-endian
+(qubit 0 is the least significant bit) while we read wire 0 as the most significant, so
+the same circuit gives the same amplitudes at bit-reversed indices;
+:func:`qiskit_order` / :func:`from_qiskit_order` convert vectors. Multi-qubit matrices
+(unitary, diagonal, permutation gates) are handed over on reversed wires for the same
+reason.
+
+Gates we know are translated one to one (controlled gates of any size through Qiskit's
+``ControlledGate``); anything else goes through Qiskit's own definition, recursively,
+and as a last resort through its matrix.
+"""
+
+from __future__ import annotations
+
+import math
+import numpy as np
+import torch
+
+from ..sim import gates as g
+from ..sim.circuit import Circuit, Measure, Operation
+from ..sim.params import ParamExpr, Parameter
+
+try:
+    from qiskit import QuantumCircuit, qasm2, qasm3
+    from qiskit.circuit import ClassicalRegister, ControlledGate, Gate, IfElseOp
+    from qiskit.circuit import Parameter as QiskitParameter
+    from qiskit.circuit import ParameterExpression
+    from qiskit.circuit import library as qlib
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    raise ImportError("Qiskit interop needs the qiskit extra: pip install 'hybrid[qiskit]'") from exc
+
+__all__ = ["from_qiskit", "to_qiskit", "from_qasm", "to_qasm", "qiskit_order", "from_qiskit_order"]
+
+# --- names at the edge: Qiskit name -> (our gate, adjoint) -------------------------------
+
+_NATIVE: dict[str, tuple[g.Gate, bool]] = {
+    "id": (g.I, False), "x": (g.X, False), "y": (g.Y, False), "z": (g.Z, False), "h": (g.H, False),
+    "s": (g.S, False), "sdg": (g.S, True), "t": (g.T, False), "tdg": (g.T, True),
+    "sx": (g.SX, False), "sxdg": (g.SX, True), "rx": (g.RX, False), "ry": (g.RY, False),
+    "rz": (g.RZ, False), "p": (g.P, False), "u1": (g.P, False), "u": (g.U, False), "u3": (g.U, False),
+    "swap": (g.SWAP, False), "iswap": (g.ISWAP, False), "rxx": (g.RXX, False),
+    "ryy": (g.RYY, False), "rzz": (g.RZZ, False), "global_phase": (g.GLOBAL_PHASE, False),
+}  # fmt: skip
+
+_TO_QISKIT = {
+    g.I: qlib.IGate, g.X: qlib.XGate, g.Y: qlib.YGate, g.Z: qlib.ZGate, g.H: qlib.HGate,
+    g.S: qlib.SGate, g.T: qlib.TGate, g.SX: qlib.SXGate, g.RX: qlib.RXGate, g.RY: qlib.RYGate,
+    g.RZ: qlib.RZGate, g.P: qlib.PhaseGate, g.U: qlib.UGate, g.SWAP: qlib.SwapGate,
+    g.ISWAP: qlib.iSwapGate, g.RXX: qlib.RXXGate, g.RYY: qlib.RYYGate, g.RZZ: qlib.RZZGate,
+    g.GLOBAL_PHASE: qlib.GlobalPhaseGate,
+}  # fmt: skip
+
+_IGNORED = {"barrier", "delay"}
+
+
+# --- statevector order ----------------------------------------------------------------------
+
+
+def _reverse_bits(vector, n: int):
+    """Reorder amplitudes (last axis) so that bit order is reversed."""
+    t = vector if isinstance(vector, torch.Tensor) else torch.as_tensor(np.asarray(vector))
+    lead = t.shape[:-1]
+    grid = t.reshape(lead + (2,) * n)
+    k = len(lead)
+    return grid.permute(*range(k), *reversed(range(k, k + n))).reshape(lead + (2**n,))
+
+
+def qiskit_order(vector, n_qubits: int):
+    """Our amplitudes (wire 0 = MSB) -> Qiskit's little-endian order."""
+    return _reverse_bits(vector, n_qubits)
+
+
+def from_qiskit_order(vector, n_qubits: int):
+    """Qiskit's little-endian amplitudes -> ours (wire 0 = MSB)."""
+    return _reverse_bits(vector, n_qubits)
+
+
+# --- Qiskit -> hybrid ---------------------------------------------------------------------------
+
+
+def from_qiskit(qc: "QuantumCircuit", *, keep_final_measurements: bool = False) -> Circuit:
+    """Convert a ``QuantumCircuit``; qubit i -> wire i, clbit i -> classical bit i.
+
+    Final measurements (those with nothing after them on their qubit) are dropped unless
+    ``keep_final_measurements``; mid-circuit measurements, resets and ``if_test`` blocks
+    on a bit or register are kept.
+    """
+    if not isinstance(qc, QuantumCircuit):
+        raise TypeError(f"from_qiskit() takes a qiskit.QuantumCircuit; got {type(qc).__name__}")
+    if not keep_final_measurements:
+        qc = qc.remove_final_measurements(inplace=False)
+    out = Circuit(max(qc.num_qubits, 1), qc.num_clbits)
+    _append_qiskit(out, qc, list(range(qc.num_qubits)), list(range(qc.num_clbits)))
+    if _nonzero(qc.global_phase):
+        out.global_phase(_param(qc.global_phase))
+    return out
+
+
+def _nonzero(value) -> bool:
+    return isinstance(value, ParameterExpression) and bool(value.parameters) or float(value) != 0.0
+
+
+def _param(value) -> float | ParamExpr:
+    """A Qiskit parameter value -> ours: a float, or an affine function of one symbol."""
+    if isinstance(value, ParameterExpression):
+        if not value.parameters:
+            return float(value)
+        if len(value.parameters) > 1:
+            raise ValueError(f"parameter expression {value} uses several symbols; bind it before converting")
+        (sym,) = value.parameters
+        f0, f1, f2 = (float(value.bind({sym: x})) for x in (0.0, 1.0, 2.0))
+        if not math.isclose(f2 - f1, f1 - f0, rel_tol=1e-12, abs_tol=1e-12):
+            raise ValueError(f"parameter expression {value} is not affine in {sym}; bind it before converting")
+        return Parameter(sym.name) * (f1 - f0) + f0
+    return float(value)
+
+
+def _append_qiskit(out: Circuit, qc, qmap: list[int], cmap: list[int]) -> None:
+    for inst in qc.data:
+        op = inst.operation
+        wires = [qmap[qc.find_bit(q).index] for q in inst.qubits]
+        clbits = [cmap[qc.find_bit(c).index] for c in inst.clbits]
+        if op.name in _IGNORED:
+            continue
+        if op.name == "measure":
+            out.measure(wires[0], clbits[0])
+        elif op.name == "reset":
+            out.reset(wires[0])
+        elif isinstance(op, IfElseOp):
+            _append_if_else(out, op, wires, clbits, qc, cmap)
+        elif not _append_gate(out, op, wires):
+            _append_definition(out, op, wires)
+
+
+def _append_gate(out: Circuit, op, wires: list[int]) -> bool:
+    """Append a gate we know natively; False when we do not know it."""
+    controls: list[int] = []
+    values: list[int] = []
+    base = op
+    if isinstance(op, ControlledGate) and op.base_gate.name in _NATIVE:
+        n_ctrl = op.num_ctrl_qubits
+        controls, wires = wires[:n_ctrl], wires[n_ctrl:]
+        values = [(op.ctrl_state >> i) & 1 for i in range(n_ctrl)]  # Qiskit: bit i <-> control i
+        base = op.base_gate
+        if op.name == "cu":  # CU carries a controlled global phase gamma beside its base U
+            out.apply(g.GLOBAL_PHASE, (), (_param(op.params[3]),), controls=controls, control_values=values)
+    if base.name not in _NATIVE:
+        return False
+    gate, adjoint = _NATIVE[base.name]
+    params = tuple(_param(p) for p in base.params[: gate.n_params])
+    out.append(
+        Operation(gate, tuple(wires), params, tuple(controls), tuple(values), adjoint=adjoint)
+    )
+    return True
+
+
+def _append_definition(out: Circuit, op, wires: list[int]) -> None:
+    """Fall back on Qiskit's decomposition of ``op``, or on its matrix."""
+    definition = getattr(op, "definition", None)
+    if definition is not None:
+        _append_qiskit(out, definition, wires, list(range(definition.num_clbits)))
+        if _nonzero(definition.global_phase):
+            out.global_phase(_param(definition.global_phase))
+        return
+    try:
+        matrix = np.asarray(op.to_matrix())
+    except Exception as exc:  # noqa: BLE001 - Qiskit raises several types here
+        raise ValueError(f"unknown gate {op.name!r}: it has no definition and no matrix") from exc
+    out.unitary(matrix, list(reversed(wires)))
+
+
+def _append_if_else(out: Circuit, op, wires, clbits, qc, cmap) -> None:
+    bits, value = _condition_bits(op.condition, qc, cmap)
+    true_body, false_body = op.blocks[0], op.blocks[1] if len(op.blocks) > 1 else None
+    with out.when(bits, value):
+        _append_qiskit(out, true_body, wires, clbits)
+    if false_body is not None:
+        if len(bits) != 1:
+            raise ValueError("an else-branch on a multi-bit condition cannot be expressed; split it into bits")
+        with out.when(bits, 1 - value):
+            _append_qiskit(out, false_body, wires, clbits)
+
+
+def _condition_bits(condition, qc, cmap) -> tuple[list[int], int]:
+    """Qiskit (bit | register, value) -> our (clbits with the MSB first, value)."""
+    target, value = condition if isinstance(condition, tuple) else (None, None)
+    if isinstance(target, ClassicalRegister):
+        # A register's bit 0 is its least significant bit; ours reads clbits[0] as MSB.
+        return [cmap[qc.find_bit(b).index] for b in reversed(list(target))], int(value)
+    if target is not None:
+        return [cmap[qc.find_bit(target).index]], int(bool(value))
+    raise ValueError(f"unsupported classical condition {condition!r}: use a bit or a register compared to a value")
+
+
+# --- hybrid -> Qiskit ---------------------------------------------------------------------------
+
+
+def to_qiskit(circuit: Circuit) -> "QuantumCircuit":
+    """Convert to a ``QuantumCircuit``; wire i -> qubit i, classical bit i -> clbit i."""
+    if not isinstance(circuit, Circuit):
+        raise TypeError(f"to_qiskit() takes a hybrid Circuit; got {type(circuit).__name__}")
+    qc = QuantumCircuit(circuit.n_qubits)
+    if circuit.n_clbits:
+        qc.add_register(ClassicalRegister(circuit.n_clbits, "c"))
+    symbols: dict[str, QiskitParameter] = {}
+    for op in circuit.ops:
+        if isinstance(op, Measure):
+            if op.reset:
+                if op.clbit is not None:
+                    qc.measure(op.wire, op.clbit)
+                qc.reset(op.wire)
+            else:
+                qc.measure(op.wire, op.clbit)
+            continue
+        _emit(qc, op, symbols, list(zip(op.condition.clbits, op.condition.bit_values())) if op.condition else [])
+    return qc
+
+
+def _emit(qc, op: Operation, symbols, conditions: list[tuple[int, int]]) -> None:
+    """Append ``op``, nested in one ``if_test`` per conditioning bit."""
+    if conditions:
+        (bit, value), rest = conditions[0], conditions[1:]
+        with qc.if_test((qc.clbits[bit], value)):
+            _emit(qc, op, symbols, rest)
+        return
+    if op.gate is g.GLOBAL_PHASE and not op.controls:
+        qc.global_phase += _qiskit_param(op.params[0], symbols) * (-1 if op.adjoint else 1)
+        return
+    gate, wires = _qiskit_gate(op, symbols)
+    if op.adjoint:
+        gate = gate.inverse()
+    if op.controls:
+        state = sum(v << i for i, v in enumerate(op.control_values))  # Qiskit: bit i <-> control i
+        gate = gate.control(len(op.controls), ctrl_state=state)
+    qc.append(gate, list(op.controls) + wires)
+
+
+def _qiskit_gate(op: Operation, symbols) -> tuple["Gate", list[int]]:
+    """The uncontrolled Qiskit gate for ``op`` and the wires to put it on."""
+    if op.gate in _TO_QISKIT:
+        params = [_qiskit_param(p, symbols) for p in op.params]
+        return _TO_QISKIT[op.gate](*params), list(op.wires)
+    if op.gate is g.ROT:
+        phi, theta, omega = (_qiskit_param(p, symbols) for p in op.params)
+        sub = QuantumCircuit(1, name="rot")
+        sub.rz(phi, 0)
+        sub.ry(theta, 0)
+        sub.rz(omega, 0)
+        return sub.to_gate(label="rot"), list(op.wires)
+    # Data gates: Qiskit's matrix index reads its first qubit as the LSB -> reversed wires.
+    matrix = _data_matrix(op)
+    return qlib.UnitaryGate(matrix, check_input=False), list(reversed(op.wires))
+
+
+def _data_matrix(op: Operation) -> np.ndarray:
+    d = 2 ** len(op.wires)
+    if op.gate is g.PERMUTATION:
+        m = np.zeros((d, d))
+        m[list(op.data), list(range(d))] = 1.0
+        return m
+    data = op.data.detach().cpu()
+    if data.dim() == (3 if op.gate is g.UNITARY else 2):
+        raise ValueError(f"cannot export a batched {op.gate.name} gate; Qiskit circuits hold one matrix")
+    data = data.numpy().astype(np.complex128)
+    return np.diag(data) if op.gate is g.DIAGONAL else data
+
+
+def _qiskit_param(value, symbols: dict[str, "QiskitParameter"]):
+    if isinstance(value, ParamExpr):
+        sym = symbols.setdefault(value.name, QiskitParameter(value.name))
+        if value.scale == 1.0 and value.offset == 0.0:
+            return sym
+        return value.scale * sym + value.offset
+    if isinstance(value, torch.Tensor):
+        if value.numel() != 1:
+            raise ValueError(
+                f"cannot export a batched parameter (shape {tuple(value.shape)}); Qiskit circuits hold one value"
+            )
+        return float(value.detach().cpu().item())
+    return float(value)
+
+
+# --- OpenQASM ---------------------------------------------------------------------------------
+
+
+def from_qasm(text: str, *, keep_final_measurements: bool = False) -> Circuit:
+    """Read OpenQASM 2 or 3 (chosen from the ``OPENQASM`` header) through Qiskit's parsers."""
+    if not isinstance(text, str) or "OPENQASM" not in text:
+        raise ValueError("from_qasm() needs OpenQASM text starting with 'OPENQASM 2.0;' or 'OPENQASM 3.0;'")
+    version3 = text.lstrip().split(None, 2)[1].startswith("3") if text.lstrip().startswith("OPENQASM") else False
+    try:
+        if version3:
+            qc = qasm3.loads(text)
+        else:
+            qc = qasm2.loads(text, custom_instructions=qasm2.LEGACY_CUSTOM_INSTRUCTIONS)
+    except Exception as exc:  # noqa: BLE001 - Qiskit's parsers raise their own types
+        raise ValueError(f"could not read OpenQASM {'3' if version3 else '2'}: {exc}") from exc
+    return from_qiskit(qc, keep_final_measurements=keep_final_measurements)
+
+
+def to_qasm(circuit: Circuit, version: int = 2) -> str:
+    """Write OpenQASM 2 or 3 through Qiskit's exporters."""
+    if version not in (2, 3):
+        raise ValueError(f"OpenQASM version must be 2 or 3; got {version!r}")
+    qc = to_qiskit(circuit)
+    return qasm2.dumps(qc) if version == 2 else qasm3.dumps(qc)
+

@@ -1,0 +1,16 @@
+"""The engine: a batched, differentiable statevector simulator in plain torch.
+
+No PennyLane or Qiskit imports below this package.
+"""
+
+from .circuit import Circuit, Condition, Measure, Operation
+from .memory import MemoryLimitError
+from .observables import PauliSum, I, X, Y, Z, parse_observable, pauli_word
+from .params import Parameter
+from .simulate import simulate
+from .state import State
+
+__all__ = [
+    "Circuit", "Condition", "Measure", "Operation", "MemoryLimitError", "PauliSum", "I", "X", "Y", "Z",
+    "parse_observable", "pauli_word", "Parameter", "simulate", "State",
+]  # fmt: skip

@@ -1,0 +1,521 @@
+"""Circuit: an ordered list of operations, with chaining builder methods.
+
+Conventions (see README): wire 0 is the most significant bit of a basis index; a gate's
+matrix is written in the order of the wires it is given (first wire most significant).
+Classical bits written by mid-circuit measurements are numbered from 0; a condition on
+several bits reads ``clbits[0]`` as the most significant bit of ``value``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections import Counter
+from dataclasses import dataclass, replace
+from typing import Iterator, Sequence
+
+import numpy as np
+import torch
+
+from . import gates as g
+from .params import ParamExpr, ParamValue, check_value
+
+__all__ = ["Circuit", "Operation", "Measure", "Condition"]
+
+
+@dataclass(frozen=True)
+class Condition:
+    """Apply an operation only where the classical bits ``clbits`` read ``value``."""
+
+    clbits: tuple[int, ...]
+    value: int
+
+    def bit_values(self) -> tuple[int, ...]:
+        n = len(self.clbits)
+        return tuple((self.value >> (n - 1 - i)) & 1 for i in range(n))
+
+
+@dataclass(frozen=True, eq=False)
+class Operation:
+    """One gate application.
+
+    ``wires`` are the target wires, ``controls`` the control wires (the gate acts where
+    every control wire equals its ``control_values`` entry). ``data`` holds the matrix,
+    phase vector or permutation of data-defined gates (unitary/diagonal/permutation).
+    ``adjoint`` applies the conjugate transpose, which is how ``inverse()`` works.
+    """
+
+    gate: g.Gate
+    wires: tuple[int, ...]
+    params: tuple[ParamValue, ...] = ()
+    controls: tuple[int, ...] = ()
+    control_values: tuple[int, ...] = ()
+    adjoint: bool = False
+    data: object = None
+    condition: Condition | None = None
+
+    @property
+    def all_wires(self) -> tuple[int, ...]:
+        return self.controls + self.wires
+
+    @property
+    def name(self) -> str:
+        """A readable name: ``cx``, ``ccx``, ``c3x``, ``sdg``, ``rz``..."""
+        base = self.gate.name
+        if self.adjoint and self.gate.n_params == 0 and base not in _SELF_INVERSE:
+            base += "dg"
+        n = len(self.controls)
+        prefix = "" if n == 0 else "c" * n if n <= 2 else f"c{n}"
+        return prefix + base
+
+
+_SELF_INVERSE = {"id", "x", "y", "z", "h", "swap", "permutation"}
+
+
+@dataclass(frozen=True)
+class Measure:
+    """Measure ``wire`` in the computational basis mid-circuit.
+
+    The outcome is stored in classical bit ``clbit`` (``None``: not stored). With
+    ``reset=True`` the wire is returned to |0> afterwards (a reset is a measurement whose
+    outcome is thrown away, followed by X when it was 1).
+    """
+
+    wire: int
+    clbit: int | None
+    reset: bool = False
+
+    @property
+    def all_wires(self) -> tuple[int, ...]:
+        return (self.wire,)
+
+
+Instruction = Operation | Measure
+
+
+class Circuit:
+    """An ordered list of operations on ``n_qubits`` wires.
+
+    Builder methods append one operation and return the circuit, so calls chain::
+
+        c = Circuit(2).h(0).cx(0, 1)
+
+    Parameters may be numbers, 0-d tensors, 1-d tensors of length B (one value per
+    sample) or :func:`Parameter` symbols bound when simulating.
+    """
+
+    def __init__(self, n_qubits: int, n_clbits: int = 0):
+        if isinstance(n_qubits, bool) or not isinstance(n_qubits, int) or n_qubits < 1:
+            raise ValueError(f"a circuit needs at least one qubit; got n_qubits={n_qubits!r}")
+        self.n_qubits = n_qubits
+        self.n_clbits = int(n_clbits)
+        self.ops: list[Instruction] = []
+        self._conditions: list[Condition] = []
+
+    # --- container protocol -------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.ops)
+
+    def __iter__(self) -> Iterator[Instruction]:
+        return iter(self.ops)
+
+    def __repr__(self) -> str:
+        return f"Circuit(n_qubits={self.n_qubits}, ops={len(self.ops)}, parameters={self.parameters})"
+
+    @property
+    def parameters(self) -> list[str]:
+        """Names of the symbolic parameters, in order of first use."""
+        seen: dict[str, None] = {}
+        for op in self.ops:
+            if isinstance(op, Operation):
+                for p in op.params:
+                    if isinstance(p, ParamExpr):
+                        seen.setdefault(p.name, None)
+        return list(seen)
+
+    @property
+    def has_measurements(self) -> bool:
+        return any(isinstance(op, Measure) for op in self.ops)
+
+    def count_ops(self) -> dict[str, int]:
+        """How many of each operation, by readable name (``cx``, ``rz``, ``measure``...)."""
+        return dict(Counter(op.name if isinstance(op, Operation) else _measure_name(op) for op in self.ops))
+
+    def copy(self) -> "Circuit":
+        out = Circuit(self.n_qubits, self.n_clbits)
+        out.ops = list(self.ops)
+        return out
+
+    # --- generic appending --------------------------------------------------------------
+
+    def append(self, op: Instruction) -> "Circuit":
+        """Append an already-built operation after checking its wires and parameters."""
+        if isinstance(op, Measure):
+            if self._conditions:
+                raise ValueError("a measurement or reset cannot be classically conditioned")
+            self._check_wires((op.wire,))
+            if op.clbit is not None:
+                self.n_clbits = max(self.n_clbits, op.clbit + 1)
+            self.ops.append(op)
+            return self
+        self._check_wires(op.all_wires)
+        self._check_params(op)
+        if self._conditions:
+            op = replace(op, condition=_merge_conditions(op.condition, *self._conditions))
+        if op.condition is not None:
+            self.n_clbits = max(self.n_clbits, max(op.condition.clbits) + 1)
+        self.ops.append(op)
+        return self
+
+    def apply(
+        self,
+        gate: g.Gate,
+        wires: int | Sequence[int],
+        params: Sequence[ParamValue] = (),
+        *,
+        controls: int | Sequence[int] = (),
+        control_values: Sequence[int] | None = None,
+    ) -> "Circuit":
+        """Append ``gate`` on ``wires``, optionally controlled on ``controls``."""
+        wires, controls = _wire_tuple(wires), _wire_tuple(controls)
+        if gate.n_wires is not None and len(wires) != gate.n_wires:
+            raise ValueError(f"gate {gate.name!r} acts on {gate.n_wires} wire(s); got wires {list(wires)}")
+        values = tuple(1 for _ in controls) if control_values is None else tuple(int(v) for v in control_values)
+        if len(values) != len(controls) or any(v not in (0, 1) for v in values):
+            raise ValueError(f"control_values must be 0/1, one per control wire; got {control_values!r}")
+        return self.append(Operation(gate, wires, tuple(params), controls, values))
+
+    def _check_wires(self, wires: Sequence[int]) -> None:
+        for w in wires:
+            if isinstance(w, bool) or not isinstance(w, int | np.integer):
+                raise TypeError(f"wires are integers; got {w!r}")
+            if not 0 <= w < self.n_qubits:
+                raise ValueError(
+                    f"circuit uses wire {w} but has {self.n_qubits} qubit(s) (wires 0..{self.n_qubits - 1})"
+                )
+        if len(set(wires)) != len(wires):
+            raise ValueError(f"an operation uses a wire twice: wires {list(wires)}")
+
+    def _check_params(self, op: Operation) -> None:
+        if len(op.params) != op.gate.n_params:
+            raise ValueError(
+                f"gate {op.gate.name!r} takes {op.gate.n_params} parameter(s); got {len(op.params)}"
+            )
+        for i, p in enumerate(op.params):
+            check_value(p, f"gate {op.gate.name!r} parameter {i}")
+
+    # --- single-qubit gates -------------------------------------------------------------
+
+    def i(self, wire: int) -> "Circuit":
+        return self.apply(g.I, wire)
+
+    def x(self, wire: int) -> "Circuit":
+        return self.apply(g.X, wire)
+
+    def y(self, wire: int) -> "Circuit":
+        return self.apply(g.Y, wire)
+
+    def z(self, wire: int) -> "Circuit":
+        return self.apply(g.Z, wire)
+
+    def h(self, wire: int) -> "Circuit":
+        return self.apply(g.H, wire)
+
+    def s(self, wire: int) -> "Circuit":
+        return self.apply(g.S, wire)
+
+    def sdg(self, wire: int) -> "Circuit":
+        return self.append(Operation(g.S, (wire,), adjoint=True))
+
+    def t(self, wire: int) -> "Circuit":
+        return self.apply(g.T, wire)
+
+    def tdg(self, wire: int) -> "Circuit":
+        return self.append(Operation(g.T, (wire,), adjoint=True))
+
+    def sx(self, wire: int) -> "Circuit":
+        return self.apply(g.SX, wire)
+
+    def sxdg(self, wire: int) -> "Circuit":
+        return self.append(Operation(g.SX, (wire,), adjoint=True))
+
+    def rx(self, theta: ParamValue, wire: int) -> "Circuit":
+        return self.apply(g.RX, wire, (theta,))
+
+    def ry(self, theta: ParamValue, wire: int) -> "Circuit":
+        return self.apply(g.RY, wire, (theta,))
+
+    def rz(self, theta: ParamValue, wire: int) -> "Circuit":
+        return self.apply(g.RZ, wire, (theta,))
+
+    def p(self, phi: ParamValue, wire: int) -> "Circuit":
+        """Phase gate diag(1, e^{i phi})."""
+        return self.apply(g.P, wire, (phi,))
+
+    def u(self, theta: ParamValue, phi: ParamValue, lam: ParamValue, wire: int) -> "Circuit":
+        """OpenQASM's U(theta, phi, lambda) (Qiskit's ``u``/``u3``)."""
+        return self.apply(g.U, wire, (theta, phi, lam))
+
+    def rot(self, phi: ParamValue, theta: ParamValue, omega: ParamValue, wire: int) -> "Circuit":
+        """PennyLane's Rot = RZ(omega) RY(theta) RZ(phi)."""
+        return self.apply(g.ROT, wire, (phi, theta, omega))
+
+    def global_phase(self, phi: ParamValue) -> "Circuit":
+        """Multiply the state by e^{i phi} (observable only when controlled)."""
+        return self.apply(g.GLOBAL_PHASE, (), (phi,))
+
+    # --- two- and three-qubit gates -----------------------------------------------------
+
+    def cx(self, control: int, target: int) -> "Circuit":
+        return self.apply(g.X, target, controls=control)
+
+    cnot = cx
+
+    def cy(self, control: int, target: int) -> "Circuit":
+        return self.apply(g.Y, target, controls=control)
+
+    def cz(self, control: int, target: int) -> "Circuit":
+        return self.apply(g.Z, target, controls=control)
+
+    def ch(self, control: int, target: int) -> "Circuit":
+        return self.apply(g.H, target, controls=control)
+
+    def swap(self, a: int, b: int) -> "Circuit":
+        return self.apply(g.SWAP, (a, b))
+
+    def iswap(self, a: int, b: int) -> "Circuit":
+        return self.apply(g.ISWAP, (a, b))
+
+    def crx(self, theta: ParamValue, control: int, target: int) -> "Circuit":
+        return self.apply(g.RX, target, (theta,), controls=control)
+
+    def cry(self, theta: ParamValue, control: int, target: int) -> "Circuit":
+        return self.apply(g.RY, target, (theta,), controls=control)
+
+    def crz(self, theta: ParamValue, control: int, target: int) -> "Circuit":
+        return self.apply(g.RZ, target, (theta,), controls=control)
+
+    def cp(self, phi: ParamValue, control: int, target: int) -> "Circuit":
+        return self.apply(g.P, target, (phi,), controls=control)
+
+    def rxx(self, theta: ParamValue, a: int, b: int) -> "Circuit":
+        return self.apply(g.RXX, (a, b), (theta,))
+
+    def ryy(self, theta: ParamValue, a: int, b: int) -> "Circuit":
+        return self.apply(g.RYY, (a, b), (theta,))
+
+    def rzz(self, theta: ParamValue, a: int, b: int) -> "Circuit":
+        return self.apply(g.RZZ, (a, b), (theta,))
+
+    def ccx(self, c0: int, c1: int, target: int) -> "Circuit":
+        return self.apply(g.X, target, controls=(c0, c1))
+
+    toffoli = ccx
+
+    def cswap(self, control: int, a: int, b: int) -> "Circuit":
+        return self.apply(g.SWAP, (a, b), controls=control)
+
+    # --- multi-controlled and data-defined gates ----------------------------------------
+
+    def mcx(self, controls: Sequence[int], target: int, control_values: Sequence[int] | None = None) -> "Circuit":
+        return self.apply(g.X, target, controls=controls, control_values=control_values)
+
+    def mcz(self, controls: Sequence[int], target: int, control_values: Sequence[int] | None = None) -> "Circuit":
+        return self.apply(g.Z, target, controls=controls, control_values=control_values)
+
+    def mcp(
+        self, phi: ParamValue, controls: Sequence[int], target: int, control_values: Sequence[int] | None = None
+    ) -> "Circuit":
+        return self.apply(g.P, target, (phi,), controls=controls, control_values=control_values)
+
+    def unitary(self, matrix, wires: Sequence[int], *, atol: float | None = None) -> "Circuit":
+        """An arbitrary k-qubit unitary ``(2**k, 2**k)``, or ``(B, 2**k, 2**k)`` per sample."""
+        wires = _wire_tuple(wires)
+        m = _as_complex_tensor(matrix)
+        d = 2 ** len(wires)
+        if m.dim() not in (2, 3) or m.shape[-2:] != (d, d):
+            raise ValueError(
+                f"a unitary on {len(wires)} wire(s) must have shape ({d}, {d}) or (B, {d}, {d}); "
+                f"got {tuple(m.shape)}"
+            )
+        _check_unitary(m, atol)
+        return self.append(Operation(g.UNITARY, wires, data=m))
+
+    def diagonal(self, phases, wires: Sequence[int], *, atol: float | None = None) -> "Circuit":
+        """A diagonal gate given by its ``2**k`` unit-modulus diagonal entries."""
+        wires = _wire_tuple(wires)
+        d = _as_complex_tensor(phases)
+        if d.dim() not in (1, 2) or d.shape[-1] != 2 ** len(wires):
+            raise ValueError(
+                f"a diagonal gate on {len(wires)} wire(s) needs {2 ** len(wires)} entries; got shape {tuple(d.shape)}"
+            )
+        tol = atol if atol is not None else _default_atol(d)
+        err = (d.abs() - 1).abs().max().item()
+        if err > tol:
+            raise ValueError(f"diagonal entries must have modulus 1 (a unitary); max | |d|-1 | = {err:.3g}")
+        return self.append(Operation(g.DIAGONAL, wires, data=d))
+
+    def permutation(self, perm: Sequence[int], wires: Sequence[int]) -> "Circuit":
+        """The basis permutation |x> -> |perm[x]> on ``wires`` (x read with wires[0] as MSB)."""
+        wires = _wire_tuple(wires)
+        perm = tuple(int(v) for v in perm)
+        if sorted(perm) != list(range(2 ** len(wires))):
+            raise ValueError(
+                f"perm must be a permutation of 0..{2 ** len(wires) - 1} for {len(wires)} wire(s); got {len(perm)} entries"
+            )
+        return self.append(Operation(g.PERMUTATION, wires, data=perm))
+
+    # --- measurement, reset, classical control ------------------------------------------
+
+    def measure(self, wire: int, clbit: int | None = None) -> "Circuit":
+        """Measure ``wire`` mid-circuit into classical bit ``clbit`` (default: the next free bit)."""
+        clbit = self.n_clbits if clbit is None else int(clbit)
+        if clbit < 0:
+            raise ValueError(f"classical bits are numbered from 0; got clbit={clbit}")
+        return self.append(Measure(wire, clbit))
+
+    def reset(self, wire: int) -> "Circuit":
+        """Return ``wire`` to |0> (measure, discard the outcome, flip if it was 1)."""
+        return self.append(Measure(wire, None, reset=True))
+
+    @contextlib.contextmanager
+    def when(self, clbits: int | Sequence[int], value: int = 1):
+        """Condition every operation added inside the block on classical bits.
+
+        ``with c.when(0): c.x(1)`` applies X to wire 1 in the samples whose bit 0 read 1.
+        """
+        clbits = _wire_tuple(clbits)
+        if not clbits or any(b < 0 for b in clbits):
+            raise ValueError(f"when() needs classical bit indices >= 0; got {list(clbits)}")
+        if not 0 <= value < 2 ** len(clbits):
+            raise ValueError(f"condition value {value} does not fit in {len(clbits)} bit(s)")
+        self._conditions.append(Condition(clbits, int(value)))
+        try:
+            yield self
+        finally:
+            self._conditions.pop()
+
+    # --- composition --------------------------------------------------------------------
+
+    def compose(self, other: "Circuit", wires: Sequence[int] | None = None) -> "Circuit":
+        """Append ``other``'s operations, its wire i placed on ``wires[i]`` (default: same)."""
+        mapping = _wire_map(other.n_qubits, wires)
+        for op in other.ops:
+            if isinstance(op, Measure):
+                self.append(replace(op, wire=mapping[op.wire]))
+            else:
+                self.append(
+                    replace(op, wires=_mapped(op.wires, mapping), controls=_mapped(op.controls, mapping))
+                )
+        return self
+
+    def ctrl(
+        self,
+        controls: int | Sequence[int],
+        other: "Circuit",
+        wires: Sequence[int] | None = None,
+        control_values: Sequence[int] | None = None,
+    ) -> "Circuit":
+        """Append a controlled version of ``other`` (any gates, any size).
+
+        Every operation of ``other`` gets the extra control wires; ``other``'s wire i is
+        placed on ``wires[i]``. Example: ``c.ctrl(0, Circuit(1).ry(0.3, 0), wires=[2])``.
+        """
+        controls = _wire_tuple(controls)
+        values = tuple(1 for _ in controls) if control_values is None else tuple(int(v) for v in control_values)
+        if len(values) != len(controls):
+            raise ValueError("control_values needs one 0/1 entry per control wire")
+        mapping = _wire_map(other.n_qubits, wires)
+        for op in other.ops:
+            if isinstance(op, Measure) or op.condition is not None:
+                raise ValueError("cannot control a circuit that measures, resets or has classical conditions")
+            self.append(
+                replace(
+                    op,
+                    wires=_mapped(op.wires, mapping),
+                    controls=controls + _mapped(op.controls, mapping),
+                    control_values=values + op.control_values,
+                )
+            )
+        return self
+
+    def inverse(self) -> "Circuit":
+        """The adjoint circuit: operations reversed, each replaced by its inverse."""
+        out = Circuit(self.n_qubits, self.n_clbits)
+        for op in reversed(self.ops):
+            if isinstance(op, Measure) or op.condition is not None:
+                raise ValueError(
+                    "cannot invert a circuit with mid-circuit measurement, reset or classical conditions"
+                )
+            out.ops.append(replace(op, adjoint=not op.adjoint))
+        return out
+
+
+# --- module helpers --------------------------------------------------------------------------
+
+
+def _measure_name(op: Measure) -> str:
+    return "reset" if op.clbit is None else "measure"
+
+
+def _wire_tuple(wires: int | Sequence[int]) -> tuple[int, ...]:
+    if isinstance(wires, int | np.integer) and not isinstance(wires, bool):
+        return (int(wires),)
+    return tuple(int(w) if isinstance(w, np.integer) else w for w in wires)
+
+
+def _wire_map(n: int, wires: Sequence[int] | None) -> list[int]:
+    if wires is None:
+        return list(range(n))
+    wires = list(_wire_tuple(wires))
+    if len(wires) != n:
+        raise ValueError(f"the sub-circuit has {n} qubit(s) but {len(wires)} wire(s) were given: {wires}")
+    return wires
+
+
+def _mapped(wires: tuple[int, ...], mapping: list[int]) -> tuple[int, ...]:
+    return tuple(mapping[w] for w in wires)
+
+
+def _merge_conditions(*conditions: Condition | None) -> Condition:
+    bits: list[int] = []
+    values: list[int] = []
+    for cond in conditions:
+        if cond is None:
+            continue
+        for b, v in zip(cond.clbits, cond.bit_values()):
+            if b in bits:
+                if values[bits.index(b)] != v:
+                    raise ValueError(f"contradictory conditions on classical bit {b}")
+                continue
+            bits.append(b)
+            values.append(v)
+    value = 0
+    for v in values:
+        value = (value << 1) | v
+    return Condition(tuple(bits), value)
+
+
+def _as_complex_tensor(x) -> torch.Tensor:
+    t = x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x))
+    if not t.is_complex():
+        t = t.to(torch.complex128 if t.dtype == torch.float64 or not t.is_floating_point() else torch.complex64)
+    return t
+
+
+def _default_atol(t: torch.Tensor) -> float:
+    return 1e-8 if t.dtype == torch.complex128 else 1e-5
+
+
+def _check_unitary(m: torch.Tensor, atol: float | None) -> None:
+    d = m.shape[-1]
+    eye = torch.eye(d, dtype=m.dtype, device=m.device)
+    with torch.no_grad():
+        err = (m @ m.conj().transpose(-1, -2) - eye).abs().max().item()
+    tol = (atol if atol is not None else _default_atol(m)) * max(1.0, math.sqrt(d))
+    if err > tol:
+        raise ValueError(
+            f"matrix is not unitary: max |U U^dagger - I| = {err:.3g} (tolerance {tol:.1g}); "
+            "check the matrix or pass atol="
+        )
