@@ -228,6 +228,11 @@ def _emit(qc, op: Operation, symbols, conditions: list[tuple[int, int]]) -> None
     if op.gate is g.GLOBAL_PHASE and not op.controls:
         qc.global_phase += _qiskit_param(op.params[0], symbols) * (-1 if op.adjoint else 1)
         return
+    if op.gate.build is None and op.gate.permutation is None:  # a data gate: one exact matrix
+        matrix = _controlled(_data_matrix(op), op.control_values)
+        # Qiskit's matrix index reads its first qubit as the LSB -> reversed wires.
+        qc.append(qlib.UnitaryGate(matrix, check_input=False), list(reversed(op.all_wires)))
+        return
     gate, wires = _qiskit_gate(op, symbols)
     if op.adjoint:
         gate = gate.inverse()
@@ -249,22 +254,33 @@ def _qiskit_gate(op: Operation, symbols) -> tuple["Gate", list[int]]:
         sub.ry(theta, 0)
         sub.rz(omega, 0)
         return sub.to_gate(label="rot"), list(op.wires)
-    # Data gates: Qiskit's matrix index reads its first qubit as the LSB -> reversed wires.
-    matrix = _data_matrix(op)
-    return qlib.UnitaryGate(matrix, check_input=False), list(reversed(op.wires))
+    raise AssertionError(f"no Qiskit gate for {op.gate}")  # data gates are handled by _emit
+
+
+def _controlled(matrix: np.ndarray, control_values: tuple[int, ...]) -> np.ndarray:
+    """The matrix on (controls + targets), controls most significant, acting where they match."""
+    if not control_values:
+        return matrix
+    d = matrix.shape[0]
+    block = int("".join(map(str, control_values)), 2)
+    out = np.eye(d * 2 ** len(control_values), dtype=complex)
+    out[block * d : (block + 1) * d, block * d : (block + 1) * d] = matrix
+    return out
 
 
 def _data_matrix(op: Operation) -> np.ndarray:
+    """The matrix of a unitary/diagonal/permutation op (adjoint applied), wires[0] the MSB."""
     d = 2 ** len(op.wires)
     if op.gate is g.PERMUTATION:
         m = np.zeros((d, d))
         m[list(op.data), list(range(d))] = 1.0
-        return m
+        return m.T if op.adjoint else m
     data = op.data.detach().cpu()
     if data.dim() == (3 if op.gate is g.UNITARY else 2):
         raise ValueError(f"cannot export a batched {op.gate.name} gate; Qiskit circuits hold one matrix")
     data = data.numpy().astype(np.complex128)
-    return np.diag(data) if op.gate is g.DIAGONAL else data
+    m = np.diag(data) if op.gate is g.DIAGONAL else data
+    return m.conj().T if op.adjoint else m
 
 
 def _qiskit_param(value, symbols: dict[str, "QiskitParameter"]):

@@ -462,6 +462,8 @@ def _measure_name(op: Measure) -> str:
 def _wire_tuple(wires: int | Sequence[int]) -> tuple[int, ...]:
     if isinstance(wires, int | np.integer) and not isinstance(wires, bool):
         return (int(wires),)
+    if not isinstance(wires, Sequence | np.ndarray | range):
+        raise TypeError(f"wires are integers or a sequence of integers; got {wires!r}")
     return tuple(int(w) if isinstance(w, np.integer) else w for w in wires)
 
 
