@@ -101,3 +101,10 @@ def test_basis_state_initial_and_unbatched_shape():
     state = simulate(Circuit(3).x(1), initial_state=4, dtype=torch.complex128)
     assert state.vector.shape == (8,)
     assert state.vector[6].abs().item() == pytest.approx(1.0)
+
+
+def test_shared_and_per_sample_parameters_mix_in_one_gate():
+    theta = torch.tensor([0.1, 0.7, 1.3], dtype=torch.float64)
+    out = _vec(Circuit(1).u(theta, 0.2, 0.3, 0))  # one batched, two shared parameters
+    for b in range(3):
+        np.testing.assert_allclose(out[b], reference_state(Circuit(1).u(float(theta[b]), 0.2, 0.3, 0)), atol=1e-12)

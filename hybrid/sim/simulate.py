@@ -154,7 +154,8 @@ def _gate_matrix(op: Operation, bindings: dict, dtype, real, dev) -> torch.Tenso
         m = op.data.to(device=dev, dtype=dtype)
         m = m.unsqueeze(0) if m.dim() == (2 if gate.kind is g.Kind.DENSE else 1) else m
     else:
-        values = [resolve_param(p, bindings, real, dev) for p in op.params]
+        # Mixed shared (1,) and per-sample (B,) values broadcast to one shape for the builder.
+        values = list(torch.broadcast_tensors(*(resolve_param(p, bindings, real, dev) for p in op.params)))
         m = gate.build(values, dtype).to(dev)
     if op.adjoint:
         m = m.conj() if gate.kind is g.Kind.DIAGONAL else m.conj().transpose(-1, -2)
