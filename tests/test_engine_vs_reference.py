@@ -108,3 +108,27 @@ def test_shared_and_per_sample_parameters_mix_in_one_gate():
     out = _vec(Circuit(1).u(theta, 0.2, 0.3, 0))  # one batched, two shared parameters
     for b in range(3):
         np.testing.assert_allclose(out[b], reference_state(Circuit(1).u(float(theta[b]), 0.2, 0.3, 0)), atol=1e-12)
+
+
+def test_numpy_values_broadcast_and_compose_with_classical_bits():
+    phi = np.array([0.2, 0.4, 0.6])
+    out = _vec(Circuit(1).u(0.7, phi, np.float32(0.5), 0))  # batched phi only, numpy inputs
+    for b in range(3):
+        np.testing.assert_allclose(out[b], reference_state(Circuit(1).u(0.7, phi[b], 0.5, 0)), atol=1e-6)
+    # A length-1 batch broadcasts against a longer one.
+    out = _vec(Circuit(2).rx(torch.tensor([0.3]), 0).ry(torch.tensor([0.1, 0.2]), 1))
+    assert out.shape == (2, 4)
+    # compose() can put a measuring sub-circuit's bits elsewhere.
+    sub = Circuit(1).x(0).measure(0, 0)
+    c = Circuit(2).compose(sub, wires=[0], clbits=[1]).compose(Circuit(1).measure(0, 0), wires=[1], clbits=[0])
+    assert simulate(c, seed=0).bits.tolist() == [0, 1]
+    with pytest.raises(TypeError, match="cannot add symbols"):
+        Parameter("a") + Parameter("b")
+
+
+def test_initial_state_norm_check_does_not_loosen_with_size():
+    v = torch.ones(2**18, dtype=torch.complex64) * (2 / 2**18) ** 0.5  # norm^2 = 2
+    with pytest.raises(ValueError, match="normalised"):
+        simulate(Circuit(18), initial_state=v)
+    ok = torch.ones(2**18, dtype=torch.complex64) / 2**9
+    assert simulate(Circuit(18), initial_state=ok).probs([0]).sum().item() == pytest.approx(1.0, abs=1e-5)

@@ -175,3 +175,58 @@ def test_bad_qasm_says_what_is_wrong():
 def test_top_level_api_is_exposed():
     for name in ("from_qiskit", "to_qiskit", "from_qasm", "to_qasm", "simulate", "Circuit", "State"):
         assert hasattr(hybrid, name)
+
+
+def test_measurement_read_by_a_later_condition_is_kept():
+    qc = QuantumCircuit(2, 1)
+    qc.h(0)
+    qc.measure(0, 0)  # nothing touches qubit 0 afterwards, but the bit is read
+    with qc.if_test((qc.clbits[0], 1)):
+        qc.x(1)
+    c = from_qiskit(qc)
+    assert c.count_ops().get("measure") == 1
+    s = simulate(c, initial_state=torch.eye(4, dtype=torch.complex64)[[0] * 400], seed=1)
+    assert torch.equal(s.probs([1])[:, 1].round(), s.bits[:, 0].float())
+    assert 100 < int(s.bits.sum()) < 300
+
+
+def test_classical_bit_numbers_survive_unused_registers():
+    from qiskit import ClassicalRegister, QuantumRegister
+
+    q, a, b = QuantumRegister(2, "q"), ClassicalRegister(1, "a"), ClassicalRegister(1, "b")
+    qc = QuantumCircuit(q, a, b)
+    qc.x(0)
+    qc.measure(0, b[0])  # Qiskit clbit 1
+    with qc.if_test((b[0], 1)):
+        qc.x(1)
+    qc.measure(1, a[0])  # final: dropped, but bit numbering must not shift
+    c = from_qiskit(qc)
+    assert c.n_clbits == 2
+    assert simulate(c, seed=0).bits.tolist() == [0, 1]
+
+
+def test_open_controlled_cu_keeps_its_phase():
+    from qiskit.circuit.library import CUGate
+    from qiskit.quantum_info import Operator
+
+    qc = QuantumCircuit(2)
+    qc.append(CUGate(0.3, 0.4, 0.5, 0.6, ctrl_state=0), [0, 1])
+    ours = np.stack([simulate(from_qiskit(qc), initial_state=i, dtype=torch.complex128).vector.numpy() for i in range(4)], 1)
+    ref = Operator(qc).data
+    perm = [0, 2, 1, 3]  # bit reversal of 2-qubit indices
+    np.testing.assert_allclose(ours, ref[np.ix_(perm, perm)], atol=1e-12)
+
+
+def test_non_affine_expression_is_refused():
+    t = QParameter("t")
+    qc = QuantumCircuit(1)
+    qc.rx(t * (t - 1) * (t - 2) + t, 0)  # agrees with a line at t = 0, 1, 2
+    with pytest.raises(ValueError, match="not affine"):
+        from_qiskit(qc)
+
+
+def test_qasm_header_after_a_comment_and_qasm2_export_hint():
+    c = from_qasm('// a comment\nOPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[1] q;\nh q[0];\n')
+    assert c.count_ops() == {"h": 1}
+    with pytest.raises(ValueError, match="try version=3"):
+        to_qasm(Circuit(1).rx(Parameter("a"), 0), version=2)

@@ -14,7 +14,7 @@ and as a last resort through its matrix.
 
 from __future__ import annotations
 
-import math
+import re
 import numpy as np
 import torch
 
@@ -24,6 +24,7 @@ from ..sim.params import ParamExpr, Parameter
 
 try:
     from qiskit import QuantumCircuit, qasm2, qasm3
+    from qiskit import circuit as qiskit_circuit
     from qiskit.circuit import ClassicalRegister, ControlledGate, Gate, IfElseOp
     from qiskit.circuit import Parameter as QiskitParameter
     from qiskit.circuit import ParameterExpression
@@ -83,19 +84,38 @@ def from_qiskit_order(vector, n_qubits: int):
 def from_qiskit(qc: "QuantumCircuit", *, keep_final_measurements: bool = False) -> Circuit:
     """Convert a ``QuantumCircuit``; qubit i -> wire i, clbit i -> classical bit i.
 
-    Final measurements (those with nothing after them on their qubit) are dropped unless
-    ``keep_final_measurements``; mid-circuit measurements, resets and ``if_test`` blocks
-    on a bit or register are kept.
+    Final measurements (nothing acts on their qubit afterwards and no later condition
+    reads their bit) are dropped unless ``keep_final_measurements``; mid-circuit
+    measurements, resets and ``if_test``/``if_else`` blocks on one bit or one register are
+    kept. Not supported: other control flow (loops, switch, box), classical expressions as
+    conditions, and measurements inside conditional blocks; these raise a ValueError.
     """
     if not isinstance(qc, QuantumCircuit):
         raise TypeError(f"from_qiskit() takes a qiskit.QuantumCircuit; got {type(qc).__name__}")
-    if not keep_final_measurements:
-        qc = qc.remove_final_measurements(inplace=False)
+    skip = set() if keep_final_measurements else _final_measurements(qc)
     out = Circuit(max(qc.num_qubits, 1), qc.num_clbits)
-    _append_qiskit(out, qc, list(range(qc.num_qubits)), list(range(qc.num_clbits)))
+    _append_qiskit(out, qc, list(range(qc.num_qubits)), list(range(qc.num_clbits)), skip)
     if _nonzero(qc.global_phase):
         out.global_phase(_param(qc.global_phase))
     return out
+
+
+def _final_measurements(qc) -> set[int]:
+    """Indices of top-level measurements whose qubit is idle and whose bit is unread afterwards."""
+    busy_qubits, read_clbits, final = set(), set(), set()
+    for index in range(len(qc.data) - 1, -1, -1):
+        inst = qc.data[index]
+        if inst.operation.name == "measure":
+            qubit, clbit = inst.qubits[0], inst.clbits[0]
+            if qubit not in busy_qubits and clbit not in read_clbits:
+                final.add(index)
+                continue  # a dropped measurement neither occupies its qubit nor its bit
+        if inst.operation.name in _IGNORED:
+            continue
+        busy_qubits.update(inst.qubits)
+        if isinstance(inst.operation, IfElseOp) or inst.operation.name not in ("measure", "reset"):
+            read_clbits.update(inst.clbits)  # control flow lists the bits its condition reads
+    return final
 
 
 def _nonzero(value) -> bool:
@@ -110,19 +130,19 @@ def _param(value) -> float | ParamExpr:
         if len(value.parameters) > 1:
             raise ValueError(f"parameter expression {value} uses several symbols; bind it before converting")
         (sym,) = value.parameters
-        f0, f1, f2 = (float(value.bind({sym: x})) for x in (0.0, 1.0, 2.0))
-        if not math.isclose(f2 - f1, f1 - f0, rel_tol=1e-12, abs_tol=1e-12):
+        slope = value.gradient(sym)
+        if isinstance(slope, ParameterExpression) and slope.parameters:
             raise ValueError(f"parameter expression {value} is not affine in {sym}; bind it before converting")
-        return Parameter(sym.name) * (f1 - f0) + f0
+        return Parameter(sym.name) * float(slope) + float(value.bind({sym: 0.0}))
     return float(value)
 
 
-def _append_qiskit(out: Circuit, qc, qmap: list[int], cmap: list[int]) -> None:
-    for inst in qc.data:
+def _append_qiskit(out: Circuit, qc, qmap: list[int], cmap: list[int], skip: set[int] = frozenset()) -> None:
+    for index, inst in enumerate(qc.data):
         op = inst.operation
         wires = [qmap[qc.find_bit(q).index] for q in inst.qubits]
         clbits = [cmap[qc.find_bit(c).index] for c in inst.clbits]
-        if op.name in _IGNORED:
+        if op.name in _IGNORED or index in skip:
             continue
         if op.name == "measure":
             out.measure(wires[0], clbits[0])
@@ -130,6 +150,8 @@ def _append_qiskit(out: Circuit, qc, qmap: list[int], cmap: list[int]) -> None:
             out.reset(wires[0])
         elif isinstance(op, IfElseOp):
             _append_if_else(out, op, wires, clbits, qc, cmap)
+        elif isinstance(op, qiskit_circuit.ControlFlowOp):
+            raise ValueError(f"control flow {op.name!r} is not supported; only if/else on a bit or register is")
         elif not _append_gate(out, op, wires):
             _append_definition(out, op, wires)
 
@@ -144,7 +166,7 @@ def _append_gate(out: Circuit, op, wires: list[int]) -> bool:
         controls, wires = wires[:n_ctrl], wires[n_ctrl:]
         values = [(op.ctrl_state >> i) & 1 for i in range(n_ctrl)]  # Qiskit: bit i <-> control i
         base = op.base_gate
-        if op.name == "cu":  # CU carries a controlled global phase gamma beside its base U
+        if isinstance(op, qlib.CUGate):  # CU carries a controlled global phase gamma beside its base U
             out.apply(g.GLOBAL_PHASE, (), (_param(op.params[3]),), controls=controls, control_values=values)
     if base.name not in _NATIVE:
         return False
@@ -303,23 +325,32 @@ def _qiskit_param(value, symbols: dict[str, "QiskitParameter"]):
 
 def from_qasm(text: str, *, keep_final_measurements: bool = False) -> Circuit:
     """Read OpenQASM 2 or 3 (chosen from the ``OPENQASM`` header) through Qiskit's parsers."""
-    if not isinstance(text, str) or "OPENQASM" not in text:
-        raise ValueError("from_qasm() needs OpenQASM text starting with 'OPENQASM 2.0;' or 'OPENQASM 3.0;'")
-    version3 = text.lstrip().split(None, 2)[1].startswith("3") if text.lstrip().startswith("OPENQASM") else False
+    header = re.search(r"^\s*OPENQASM\s+([23])(?:\.\d+)?\s*;", text, re.MULTILINE) if isinstance(text, str) else None
+    if header is None:
+        raise ValueError("from_qasm() needs OpenQASM text with an 'OPENQASM 2.0;' or 'OPENQASM 3.0;' header")
+    version = header.group(1)
     try:
-        if version3:
+        if version == "3":
             qc = qasm3.loads(text)
         else:
             qc = qasm2.loads(text, custom_instructions=qasm2.LEGACY_CUSTOM_INSTRUCTIONS)
     except Exception as exc:  # noqa: BLE001 - Qiskit's parsers raise their own types
-        raise ValueError(f"could not read OpenQASM {'3' if version3 else '2'}: {exc}") from exc
+        raise ValueError(f"could not read OpenQASM {version}: {exc}") from exc
     return from_qiskit(qc, keep_final_measurements=keep_final_measurements)
 
 
 def to_qasm(circuit: Circuit, version: int = 2) -> str:
-    """Write OpenQASM 2 or 3 through Qiskit's exporters."""
+    """Write OpenQASM 2 or 3 through Qiskit's exporters.
+
+    The text reproduces the state up to a global phase: OpenQASM 2 has none and Qiskit's
+    OpenQASM 3 writer leaves it out. OpenQASM 2 also cannot hold free parameters or
+    single-bit conditions; use version 3 for those.
+    """
     if version not in (2, 3):
         raise ValueError(f"OpenQASM version must be 2 or 3; got {version!r}")
     qc = to_qiskit(circuit)
-    return qasm2.dumps(qc) if version == 2 else qasm3.dumps(qc)
-
+    try:
+        return qasm2.dumps(qc) if version == 2 else qasm3.dumps(qc)
+    except Exception as exc:  # noqa: BLE001 - Qiskit's exporters raise their own types
+        hint = " (OpenQASM 2 has no free parameters or single-bit conditions: try version=3)" if version == 2 else ""
+        raise ValueError(f"could not write OpenQASM {version}: {exc}{hint}") from exc

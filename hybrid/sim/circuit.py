@@ -184,7 +184,8 @@ class Circuit:
         values = tuple(1 for _ in controls) if control_values is None else tuple(int(v) for v in control_values)
         if len(values) != len(controls) or any(v not in (0, 1) for v in values):
             raise ValueError(f"control_values must be 0/1, one per control wire; got {control_values!r}")
-        return self.append(Operation(gate, wires, tuple(params), controls, values))
+        params = tuple(torch.as_tensor(p) if isinstance(p, np.ndarray) else p for p in params)
+        return self.append(Operation(gate, wires, params, controls, values))
 
     def _check_wires(self, wires: Sequence[int]) -> None:
         for w in wires:
@@ -398,16 +399,30 @@ class Circuit:
 
     # --- composition --------------------------------------------------------------------
 
-    def compose(self, other: "Circuit", wires: Sequence[int] | None = None) -> "Circuit":
-        """Append ``other``'s operations, its wire i placed on ``wires[i]`` (default: same)."""
+    def compose(
+        self, other: "Circuit", wires: Sequence[int] | None = None, clbits: Sequence[int] | None = None
+    ) -> "Circuit":
+        """Append ``other``'s operations: its wire i goes on ``wires[i]``, its classical bit j
+        on ``clbits[j]`` (defaults: the same numbers)."""
         mapping = _wire_map(other.n_qubits, wires)
+        if clbits is None:
+            bit_map = list(range(other.n_clbits))
+        else:
+            bit_map = [int(b) for b in clbits]
+            if len(bit_map) != other.n_clbits or any(b < 0 for b in bit_map):
+                raise ValueError(f"the sub-circuit has {other.n_clbits} classical bit(s); got clbits={list(clbits)}")
+        self.n_clbits = max([self.n_clbits] + [b + 1 for b in bit_map])
         for op in other.ops:
             if isinstance(op, Measure):
-                self.append(replace(op, wire=mapping[op.wire]))
-            else:
-                self.append(
-                    replace(op, wires=_mapped(op.wires, mapping), controls=_mapped(op.controls, mapping))
-                )
+                clbit = None if op.clbit is None else bit_map[op.clbit]
+                self.append(replace(op, wire=mapping[op.wire], clbit=clbit))
+                continue
+            condition = op.condition
+            if condition is not None:
+                condition = Condition(tuple(bit_map[b] for b in condition.clbits), condition.value)
+            self.append(
+                replace(op, wires=_mapped(op.wires, mapping), controls=_mapped(op.controls, mapping), condition=condition)
+            )
         return self
 
     def ctrl(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import numpy as np
 import torch
 
 from .observables import Pauli, PauliSum, Word
@@ -22,7 +23,8 @@ def check_wires(wires: Sequence[int] | None, n: int) -> list[int]:
     """Validate a wire selection; ``None`` means all wires in order."""
     if wires is None:
         return list(range(n))
-    wires = [wires] if isinstance(wires, int) else list(wires)
+    wires = [wires] if isinstance(wires, int | np.integer) else list(wires)
+    wires = [int(w) if isinstance(w, np.integer) else w for w in wires]
     for w in wires:
         if isinstance(w, bool) or not isinstance(w, int) or not 0 <= w < n:
             raise ValueError(f"wire {w!r} is out of range for a {n}-qubit state (wires 0..{n - 1})")

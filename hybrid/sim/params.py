@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping, Sequence, Union
 
+import numpy as np
 import torch
 
 __all__ = ["Parameter", "ParamExpr", "ParamValue", "resolve_param", "bind_parameters"]
@@ -27,6 +28,8 @@ class ParamExpr:
     offset: float = 0.0
 
     def __mul__(self, k: float) -> "ParamExpr":
+        if isinstance(k, ParamExpr):
+            raise TypeError(f"cannot multiply symbols {self.name!r} and {k.name!r}: parameters are affine in one symbol")
         return ParamExpr(self.name, self.scale * float(k), self.offset * float(k))
 
     __rmul__ = __mul__
@@ -35,6 +38,11 @@ class ParamExpr:
         return self * (1.0 / float(k))
 
     def __add__(self, k: float) -> "ParamExpr":
+        if isinstance(k, ParamExpr):
+            raise TypeError(
+                f"cannot add symbols {self.name!r} and {k.name!r}: a gate parameter is an affine function "
+                "of one symbol (scale * p + offset); use a separate gate or one symbol"
+            )
         return ParamExpr(self.name, self.scale, self.offset + float(k))
 
     __radd__ = __add__
@@ -61,15 +69,17 @@ def Parameter(name: str) -> ParamExpr:  # noqa: N802 - reads as a type at call s
     return ParamExpr(name)
 
 
-ParamValue = Union[float, int, torch.Tensor, ParamExpr]
+ParamValue = Union[float, int, np.ndarray, torch.Tensor, ParamExpr]
 
 
 def check_value(value: object, what: str) -> None:
     """Reject anything that is not a real number, a 0-d/1-d real tensor or a symbol."""
-    if isinstance(value, bool):
+    if isinstance(value, bool | np.bool_):
         raise TypeError(f"{what}: got a bool; pass a float angle")
-    if isinstance(value, ParamExpr | int | float):
+    if isinstance(value, ParamExpr | int | float | np.integer | np.floating):
         return
+    if isinstance(value, np.ndarray):
+        value = torch.as_tensor(value)
     if isinstance(value, torch.Tensor):
         if value.is_complex():
             raise TypeError(f"{what}: parameters are real; got a complex tensor")
@@ -83,6 +93,8 @@ def check_value(value: object, what: str) -> None:
 
 
 def _to_tensor(value: float | torch.Tensor, real_dtype: torch.dtype, device: torch.device):
+    if isinstance(value, np.ndarray):
+        value = torch.as_tensor(value)
     if isinstance(value, torch.Tensor):
         return value.to(device=device, dtype=real_dtype).reshape(-1)  # (1,) or (B,)
     return torch.tensor([float(value)], dtype=real_dtype, device=device)
@@ -141,4 +153,6 @@ def bind_parameters(
         if isinstance(value, ParamExpr):
             raise TypeError(f"parameter {name!r} must be bound to a number or tensor, not a symbol")
         check_value(value, f"parameter {name!r}")
+        if isinstance(value, np.ndarray):
+            bound[name] = torch.as_tensor(value)
     return bound

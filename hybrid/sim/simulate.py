@@ -99,13 +99,15 @@ def _batch_size(circuit: Circuit, bindings: dict, initial_state) -> tuple[int, b
             sizes[f"op {k} ({op.name}) matrix"] = op.data.shape[0]
     if isinstance(initial_state, torch.Tensor | np.ndarray) and initial_state.ndim == 2:
         sizes["initial_state"] = initial_state.shape[0]
-    distinct = set(sizes.values())
+    if 0 in sizes.values():
+        raise ValueError("a batched input has length 0; the batch size must be at least 1")
+    distinct = set(sizes.values()) - {1}  # length-1 inputs broadcast, as in numpy/torch
     if len(distinct) > 1:
         detail = ", ".join(f"{k} has batch {v}" for k, v in sizes.items())
-        raise ValueError(f"batch-size mismatch: {detail}; every batched input must have the same length")
-    if 0 in distinct:
-        raise ValueError("a batched input has length 0; the batch size must be at least 1")
-    return (distinct.pop(), True) if distinct else (1, False)
+        raise ValueError(f"batch-size mismatch: {detail}; every batched input must have the same length (or 1)")
+    if not sizes:
+        return 1, False
+    return (distinct.pop() if distinct else 1), True
 
 
 def _any_requires_grad(circuit: Circuit, bindings: dict, initial_state) -> bool:
@@ -133,8 +135,8 @@ def _initial_state(init, n: int, batch: int, dtype: torch.dtype, dev: torch.devi
         )
     vec = vec.to(device=dev, dtype=dtype)
     norms = vec.abs().pow(2).sum(-1).detach()
-    tol = 1e-10 if dtype == torch.complex128 else 1e-5
-    if (norms - 1).abs().max().item() > tol * 2**n:
+    tol = 1e-10 if dtype == torch.complex128 else 1e-5  # summation error grows ~log(2**n), not 2**n
+    if (norms - 1).abs().max().item() > tol * max(1, n):
         raise ValueError(f"initial_state must be normalised (sum |amplitude|^2 = 1); got norm^2 {norms.tolist()}")
     return vec.expand(batch, 2**n).reshape(shape)
 
