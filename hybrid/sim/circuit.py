@@ -109,8 +109,9 @@ class Circuit:
             raise ValueError(f"a circuit needs at least one qubit; got n_qubits={n_qubits!r}")
         self.n_qubits = n_qubits
         self.n_clbits = int(n_clbits)
-        self.ops: list[Instruction] = []
+        self.ops: list[Instruction] = []  # append through the builders: they bump `version`
         self._conditions: list[Condition] = []
+        self._version = 0
 
     # --- container protocol -------------------------------------------------------------
 
@@ -122,6 +123,11 @@ class Circuit:
 
     def __repr__(self) -> str:
         return f"Circuit(n_qubits={self.n_qubits}, ops={len(self.ops)}, parameters={self.parameters})"
+
+    @property
+    def version(self) -> int:
+        """Bumped by every append; compiled plans are cached per version."""
+        return self._version
 
     @property
     def parameters(self) -> list[str]:
@@ -158,6 +164,7 @@ class Circuit:
             if op.clbit is not None:
                 self.n_clbits = max(self.n_clbits, op.clbit + 1)
             self.ops.append(op)
+            self._version += 1
             return self
         self._check_wires(op.all_wires)
         self._check_params(op)
@@ -166,6 +173,7 @@ class Circuit:
         if op.condition is not None:
             self.n_clbits = max(self.n_clbits, max(op.condition.clbits) + 1)
         self.ops.append(op)
+        self._version += 1
         return self
 
     def apply(

@@ -11,6 +11,7 @@ wires), which is how controlled gates touch only their control=1 slice.
 
 from __future__ import annotations
 
+import math
 from typing import Callable, Sequence
 
 import torch
@@ -26,22 +27,25 @@ def apply_dense(psi: torch.Tensor, matrix: torch.Tensor, axes: Axes) -> torch.Te
     targets = list(range(psi.dim() - k, psi.dim()))
     moved = torch.movedim(psi, list(axes), targets)  # (B, ...rest, 2, ..., 2)
     shape = moved.shape
-    flat = moved.reshape(shape[0], -1, 2**k)  # (B, R, d)
+    d = math.prod(psi.shape[a] for a in axes)  # 2**k, or more when axes are merged wire groups
+    flat = moved.reshape(shape[0], -1, d)  # (B, R, d)
     out = torch.matmul(flat, matrix.transpose(-1, -2))  # row-vector form: psi' = psi M^T
     return torch.movedim(out.reshape(shape), targets, list(axes))
 
 
-def apply_diagonal(psi: torch.Tensor, phases: torch.Tensor, axes: Axes) -> torch.Tensor:
+def apply_diagonal(psi: torch.Tensor, phases: torch.Tensor, axes: Axes, inplace: bool = False) -> torch.Tensor:
     """Multiply by a ``(Bm, d)`` phase vector indexed by the bits on ``axes`` (first axis MSB)."""
     k = len(axes)
-    if k == 0:  # a global phase: one number per sample
-        return psi * phases.reshape((phases.shape[0],) + (1,) * (psi.dim() - 1))
-    order = sorted(range(k), key=lambda i: axes[i])
-    grid = phases.reshape((phases.shape[0],) + (2,) * k).permute(0, *(1 + i for i in order))
     shape = [phases.shape[0]] + [1] * (psi.dim() - 1)
-    for a in axes:
-        shape[a] = 2
-    return psi * grid.reshape(shape)
+    if k == 0:  # a global phase: one number per sample
+        grid = phases.reshape(shape)
+    else:
+        order = sorted(range(k), key=lambda i: axes[i])
+        grid = phases.reshape((phases.shape[0],) + (2,) * k).permute(0, *(1 + i for i in order))
+        for a in axes:
+            shape[a] = 2
+        grid = grid.reshape(shape)
+    return psi.mul_(grid) if inplace else psi * grid
 
 
 def apply_permutation(psi: torch.Tensor, perm: Sequence[int], axes: Axes) -> torch.Tensor:
@@ -79,3 +83,130 @@ def apply_controlled(
     out = psi.clone()
     out[tuple(index)] = inner(psi[tuple(index)], sub_axes)
     return out
+
+
+# --- fused blocks on the flat state ``(B, 2**n)`` --------------------------------------------
+#
+# A block acts on sorted wires. Runs of neighbouring wires (and of untouched wires) are
+# merged into single axes, so views stay low-dimensional whatever n is.
+
+# Below this many trailing amplitudes, U @ (d, R) slices is a swarm of tiny GEMMs; a
+# transpose to (R, d) rows and one big GEMM is faster (measured on a 2-core CPU).
+_MIN_TRAILING_FOR_LEFT_MATMUL = 16
+
+
+def segments(n: int, wires: Sequence[int]) -> tuple[list[int], list[int]]:
+    """Shape of a state grouped around sorted ``wires``, and the axes that hold them."""
+    shape: list[int] = []
+    axes: list[int] = []
+    previous, i = -1, 0
+    while i < len(wires):
+        j = i
+        while j + 1 < len(wires) and wires[j + 1] == wires[j] + 1:
+            j += 1
+        if wires[i] - previous - 1:
+            shape.append(2 ** (wires[i] - previous - 1))
+        axes.append(len(shape))
+        shape.append(2 ** (j - i + 1))
+        previous, i = wires[j], j + 1
+    if n - 1 - previous:
+        shape.append(2 ** (n - 1 - previous))
+    return shape, axes
+
+
+def apply_phase_block(psi: torch.Tensor, phases: torch.Tensor, wires: Sequence[int], n: int, inplace: bool):
+    """Multiply ``psi`` by a ``(Bm, 2**k)`` phase vector over sorted ``wires``: one pass."""
+    shape, axes = segments(n, wires)
+    view = psi.view([psi.shape[0]] + shape)
+    grid_shape = [phases.shape[0]] + [1] * len(shape)
+    for a in axes:
+        grid_shape[1 + a] = shape[a]
+    grid = phases.reshape(grid_shape)
+    if inplace:
+        view.mul_(grid)
+        return psi
+    return (view * grid).reshape(psi.shape)
+
+
+def apply_block(psi: torch.Tensor, matrix: torch.Tensor, wires: Sequence[int], n: int, out=None) -> torch.Tensor:
+    """Apply a ``(Bm, d, d)`` matrix on sorted ``wires`` of ``psi`` ``(B, 2**n)``.
+
+    Contiguous wires need no reordering: the state is viewed as ``(B, L, d, R)`` and
+    multiplied in place of a permute. ``out`` (same shape as ``psi``) avoids allocating.
+    """
+    batch, d = psi.shape[0], matrix.shape[-1]
+    contiguous = wires[-1] - wires[0] + 1 == len(wires)
+    if not contiguous:
+        shape, axes = segments(n, wires)
+        grouped = psi.view([batch] + shape)
+        result = apply_dense(grouped, matrix, [1 + a for a in axes]).reshape(psi.shape)
+        return out.copy_(result) if out is not None else result
+    left, right = 2 ** wires[0], 2 ** (n - 1 - wires[-1])
+    m = matrix.unsqueeze(1)  # (Bm, 1, d, d): broadcast over the L axis
+    if right == 1:
+        v = psi.view(batch, left, d)
+        target = out.view(batch, left, d) if out is not None else None
+        res = torch.matmul(v, m.squeeze(1).transpose(-1, -2), out=target)
+    elif right >= _MIN_TRAILING_FOR_LEFT_MATMUL:
+        v = psi.view(batch, left, d, right)
+        target = out.view(batch, left, d, right) if out is not None else None
+        res = torch.matmul(m, v, out=target)
+    else:
+        rows = psi.view(batch, left, d, right).transpose(-1, -2)  # (B, L, R, d)
+        res = torch.matmul(rows, m.transpose(-1, -2)).transpose(-1, -2)
+        if out is not None:
+            return out.view(batch, left, d, right).copy_(res).view(psi.shape)
+        return res.reshape(psi.shape)
+    return res.reshape(psi.shape)
+
+
+# --- in-place single operations (no autograd): touch only what changes ---------------------
+
+
+def _swap_slices(a: torch.Tensor, b: torch.Tensor) -> None:
+    tmp = a.clone()
+    a.copy_(b)
+    b.copy_(tmp)
+
+
+def apply_inplace(
+    psi: torch.Tensor,
+    kind: str,
+    matrix,
+    target_axes: Axes,
+    control_axes: Axes = (),
+    control_values: Sequence[int] = (),
+) -> bool:
+    """Apply one op to ``psi`` ``(B, 2, ..., 2)`` in place; False if there is no fast path.
+
+    ``kind`` is ``"dense"``, ``"diagonal"`` or ``"permutation"``. X and SWAP (controlled
+    or not) exchange two slices; diagonal gates multiply their control slice; controlled
+    dense gates rewrite their control slice only.
+    """
+    index: list[object] = [slice(None)] * psi.dim()
+    for a, v in zip(control_axes, control_values):
+        index[a] = v
+
+    def part(**fixed: int) -> torch.Tensor:
+        sub = list(index)
+        for axis, value in fixed.items():
+            sub[int(axis[1:])] = value
+        return psi[tuple(sub)]
+
+    if kind == "permutation" and tuple(matrix) == (1, 0):
+        t = target_axes[0]
+        _swap_slices(part(**{f"a{t}": 0}), part(**{f"a{t}": 1}))
+        return True
+    if kind == "permutation" and tuple(matrix) == (0, 2, 1, 3):
+        a, b = target_axes
+        _swap_slices(part(**{f"a{a}": 0, f"a{b}": 1}), part(**{f"a{a}": 1, f"a{b}": 0}))
+        return True
+    sub_axes = [a - sum(c < a for c in control_axes) for a in target_axes]
+    if kind == "diagonal":
+        apply_diagonal(psi[tuple(index)], matrix, sub_axes, inplace=True)
+        return True
+    if kind == "dense" and control_axes:
+        sub = psi[tuple(index)]
+        sub.copy_(apply_dense(sub, matrix, sub_axes))
+        return True
+    return False

@@ -16,21 +16,16 @@ import numpy as np
 import torch
 
 from . import gates as g
+from .apply import apply_op, op_matrix, resolve_values
 from .circuit import Circuit, Measure, Operation
 from .device import check_complex_dtype, real_dtype_of, resolve_device
-from .kernels import apply_controlled, apply_dense, apply_diagonal, apply_permutation
+from .kernels import apply_block, apply_inplace, apply_phase_block
 from .memory import check_fits
-from .params import bind_parameters, resolve_param
+from .params import bind_parameters
+from .plan import FusionConfig, Step, StepKind, block_operator, compile_plan
 from .state import State
 
-__all__ = ["simulate"]
-
-_KERNELS = {
-    g.Kind.DENSE: apply_dense,
-    g.Kind.DIAGONAL: apply_diagonal,
-    g.Kind.PERMUTATION: apply_permutation,
-}
-
+__all__ = ["simulate", "run"]
 
 def simulate(
     circuit: Circuit,
@@ -40,6 +35,7 @@ def simulate(
     dtype: torch.dtype = torch.complex64,
     device: str | torch.device = "auto",
     seed: int | None = None,
+    fusion: FusionConfig | bool = True,
 ) -> State:
     """Simulate ``circuit`` and return its :class:`State`.
 
@@ -53,31 +49,103 @@ def simulate(
         dtype: ``torch.complex64`` (default) or ``torch.complex128``.
         device: ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"`` or a device.
         seed: seeds mid-circuit measurement outcomes; same seed, same trajectory.
+        fusion: ``True`` (default: fused blocks sized for the device), a
+            :class:`~hybrid.sim.plan.FusionConfig`, or ``False`` for the generic one-gate-
+            at-a-time path (the reference the fused path is tested against).
     """
     if not isinstance(circuit, Circuit):
         raise TypeError(f"simulate() takes a hybrid Circuit; got {type(circuit).__name__}")
     dtype = check_complex_dtype(dtype)
     dev = resolve_device(device)
-    real = real_dtype_of(dtype)
     n = circuit.n_qubits
     bindings = bind_parameters(circuit.parameters, params)
     batch, batched = _batch_size(circuit, bindings, initial_state)
     tracking_grad = torch.is_grad_enabled() and _any_requires_grad(circuit, bindings, initial_state)
     check_fits(n, batch, dtype, dev, stored_states=len(circuit.ops) if tracking_grad else 0)
 
-    psi = _initial_state(initial_state, n, batch, dtype, dev)  # (B, 2, ..., 2)
+    values = resolve_values(circuit, bindings, real_dtype_of(dtype), dev)
+    psi = _initial_state(initial_state, n, batch, dtype, dev)  # (B, 2**n), a fresh tensor
     bits = torch.zeros((batch, circuit.n_clbits), dtype=torch.long, device=dev)
     gen = torch.Generator().manual_seed(seed) if seed is not None else None
-    for op in circuit.ops:
-        if isinstance(op, Measure):
-            psi = _measure(psi, op, bits, gen)
-            continue
-        updated = _apply_operation(psi, op, bindings, dtype, real, dev)
-        if op.condition is not None:
-            mask = _condition_mask(op, bits).reshape((batch,) + (1,) * n)
-            updated = torch.where(mask, updated, psi)
-        psi = updated
-    return State(psi.reshape(batch, 2**n), n, batched, bits)
+    config = _fusion_config(fusion, dev)
+    psi = run(circuit, values, psi, config=config, bits=bits, gen=gen, inplace=not tracking_grad)
+    return State(psi, n, batched, bits)
+
+
+def run(
+    circuit: Circuit,
+    values: list,
+    psi: torch.Tensor,
+    *,
+    config: FusionConfig | None,
+    bits: torch.Tensor | None = None,
+    gen: torch.Generator | None = None,
+    inplace: bool = False,
+) -> torch.Tensor:
+    """Evolve ``psi`` ``(B, 2**n)`` through ``circuit`` with resolved parameter ``values``.
+
+    ``config=None`` runs the generic path, one op at a time. With ``inplace`` the state
+    and one spare buffer are reused (no autograd through it).
+    """
+    n, ops = circuit.n_qubits, circuit.ops
+    steps = _steps(circuit, values, config)
+    spare = torch.empty_like(psi) if inplace else None
+    for step in steps:
+        if step.kind is StepKind.SINGLE:
+            psi = _single(psi, ops[step.ops[0]], values[step.ops[0]], n, bits, gen, inplace)
+        elif step.kind is StepKind.PHASE:
+            phases = block_operator(step, ops, values, psi.dtype, psi.device)
+            psi = apply_phase_block(psi, phases, step.wires, n, inplace)
+        else:
+            matrix = block_operator(step, ops, values, psi.dtype, psi.device)
+            result = apply_block(psi, matrix, step.wires, n, out=spare)
+            if inplace:
+                spare, psi = psi, result
+            else:
+                psi = result
+    return psi
+
+
+def _fusion_config(fusion: FusionConfig | bool, dev: torch.device) -> FusionConfig | None:
+    if fusion is True:
+        return FusionConfig.for_device(dev)
+    if fusion is False:
+        return None
+    if not isinstance(fusion, FusionConfig):
+        raise TypeError(f"fusion must be True, False or a FusionConfig; got {fusion!r}")
+    return fusion
+
+
+def _steps(circuit: Circuit, values: list, config: FusionConfig | None) -> tuple[Step, ...]:
+    if config is None:
+        return tuple(Step(StepKind.SINGLE, (i,), ()) for i in range(len(circuit.ops)))
+    batched = frozenset(i for i, op in enumerate(circuit.ops) if _is_batched(op, values[i]))
+    return compile_plan(circuit, batched, config)
+
+
+def _is_batched(op, values) -> bool:
+    if any(v.shape[0] > 1 for v in values):
+        return True
+    data = getattr(op, "data", None)
+    return isinstance(data, torch.Tensor) and data.dim() == (3 if op.gate is g.UNITARY else 2) and data.shape[0] > 1
+
+
+def _single(psi, op, values, n, bits, gen, inplace: bool) -> torch.Tensor:
+    """One op (or measurement): in place where a fast path exists, else the generic kernels."""
+    batch = psi.shape[0]
+    grid = psi.view((batch,) + (2,) * n)
+    if isinstance(op, Measure):
+        return _measure(grid, op, bits, gen).reshape(batch, 2**n)
+    matrix = op_matrix(op, values, psi.dtype, psi.device)
+    if inplace and op.condition is None:
+        targets, controls = [w + 1 for w in op.wires], [c + 1 for c in op.controls]
+        if apply_inplace(grid, op.gate.kind.value, matrix, targets, controls, op.control_values):
+            return psi
+    updated = apply_op(grid, op, matrix)
+    if op.condition is not None:
+        mask = _condition_mask(op, bits).reshape((batch,) + (1,) * n)
+        updated = torch.where(mask, updated, grid)
+    return updated.reshape(batch, 2**n)
 
 
 # --- pieces ---------------------------------------------------------------------------------
@@ -120,14 +188,14 @@ def _any_requires_grad(circuit: Circuit, bindings: dict, initial_state) -> bool:
 
 
 def _initial_state(init, n: int, batch: int, dtype: torch.dtype, dev: torch.device) -> torch.Tensor:
-    shape = (batch,) + (2,) * n
+    """A fresh ``(B, 2**n)`` tensor (never the caller's, since runs may work in place)."""
     if init is None or isinstance(init, int | np.integer):
         index = 0 if init is None else int(init)
         if not 0 <= index < 2**n:
             raise ValueError(f"initial basis state {index} is out of range for {n} qubit(s) (0..{2**n - 1})")
         psi = torch.zeros((batch, 2**n), dtype=dtype, device=dev)
         psi[:, index] = 1
-        return psi.reshape(shape)
+        return psi
     vec = init if isinstance(init, torch.Tensor) else torch.as_tensor(np.asarray(init))
     if vec.shape[-1] != 2**n or vec.dim() not in (1, 2):
         raise ValueError(
@@ -138,43 +206,7 @@ def _initial_state(init, n: int, batch: int, dtype: torch.dtype, dev: torch.devi
     tol = 1e-10 if dtype == torch.complex128 else 1e-5  # summation error grows ~log(2**n), not 2**n
     if (norms - 1).abs().max().item() > tol * max(1, n):
         raise ValueError(f"initial_state must be normalised (sum |amplitude|^2 = 1); got norm^2 {norms.tolist()}")
-    return vec.expand(batch, 2**n).reshape(shape)
-
-
-def _gate_matrix(op: Operation, bindings: dict, dtype, real, dev) -> torch.Tensor | tuple[int, ...]:
-    """The op's matrix ``(Bm, d, d)``, phases ``(Bm, d)`` or permutation, adjoint applied."""
-    gate = op.gate
-    if gate.kind is g.Kind.PERMUTATION:
-        perm = gate.permutation if gate.permutation is not None else op.data
-        if op.adjoint:
-            inverse = [0] * len(perm)
-            for x, y in enumerate(perm):
-                inverse[y] = x
-            perm = tuple(inverse)
-        return perm
-    if gate.build is None:
-        m = op.data.to(device=dev, dtype=dtype)
-        m = m.unsqueeze(0) if m.dim() == (2 if gate.kind is g.Kind.DENSE else 1) else m
-    else:
-        # Mixed shared (1,) and per-sample (B,) values broadcast to one shape for the builder.
-        values = list(torch.broadcast_tensors(*(resolve_param(p, bindings, real, dev) for p in op.params)))
-        m = gate.build(values, dtype).to(dev)
-    if op.adjoint:
-        m = m.conj() if gate.kind is g.Kind.DIAGONAL else m.conj().transpose(-1, -2)
-    return m
-
-
-def _apply_operation(psi: torch.Tensor, op: Operation, bindings: dict, dtype, real, dev) -> torch.Tensor:
-    m = _gate_matrix(op, bindings, dtype, real, dev)
-    kernel = _KERNELS[op.gate.kind]
-    axes = [w + 1 for w in op.wires]
-
-    def inner(state: torch.Tensor, target_axes: list[int]) -> torch.Tensor:
-        return kernel(state, m, target_axes)
-
-    if op.controls:
-        return apply_controlled(psi, [c + 1 for c in op.controls], op.control_values, axes, inner)
-    return inner(psi, axes)
+    return vec.expand(batch, 2**n).clone()
 
 
 def _condition_mask(op: Operation, bits: torch.Tensor) -> torch.Tensor:

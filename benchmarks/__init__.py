@@ -1,0 +1,1 @@
+"""Benchmarks of the hybrid engine against PennyLane, Lightning and Qiskit Aer."""

@@ -1,0 +1,104 @@
+"""Suite (c): a batched quantum layer, forward + backward.
+
+RX(x_i) on wire i (angle embedding), then 2 StronglyEntanglingLayers, outputs <Z_i>;
+the loss is the sum of all outputs over a batch of 256, differentiated with respect to
+the inputs and the weights. Ours binds each input symbol to a length-256 tensor (one
+value per sample) and runs the batch at once; the anchors are qml.qnn.TorchLayer.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from . import anchors, ours
+from .gradients import LAYERS, sel_weights
+from .runner import Context, finish_case, new_case, predict, run_engine
+
+__all__ = ["run"]
+
+SUITE = "batched"
+CASE = "angle_sel2_layer"
+BATCH = 256
+OURS = {
+    "ours_backprop_c64": ("backprop", torch.complex64),
+    "ours_backprop_c128": ("backprop", torch.complex128),
+    "ours_adjoint_c64": ("adjoint", torch.complex64),
+    "ours_adjoint_c128": ("adjoint", torch.complex128),
+}
+ANCHORS = {
+    "torchlayer_default.qubit_backprop": ("default.qubit", "backprop"),
+    "torchlayer_lightning.qubit_adjoint": ("lightning.qubit", "adjoint"),
+}
+TOL = {"complex64": 1e-4, "complex128": 1e-6, "lightning": 1e-5}
+
+
+def run(ctx: Context, sizes: list[int]) -> None:
+    for n in sizes:
+        key, old = new_case(ctx, SUITE, CASE, n)
+        if old is None:
+            run_case(ctx, key, n)
+
+
+def torch_layer_fn(device_name: str, diff_method: str, x: np.ndarray, weights: np.ndarray):
+    wt = torch.tensor(weights, dtype=torch.float64)
+    layer = anchors.pennylane_torch_layer(device_name, diff_method, weights.shape[1], wt)
+    xt = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+
+    def fn():
+        out = layer(xt)
+        gx, gw = torch.autograd.grad(out.sum(), [xt, layer.weights])
+        return out.detach().numpy(), gx.numpy(), gw.numpy()
+
+    return fn
+
+
+def run_case(ctx: Context, key: str, n: int) -> dict:
+    weights = sel_weights(n)
+    x = np.random.default_rng(11 + n).uniform(0, np.pi, size=(BATCH, n))
+    try:
+        ref = torch_layer_fn("default.qubit", "backprop", x, weights)()
+    except Exception as exc:  # noqa: BLE001
+        print(f"  reference (TorchLayer on default.qubit) failed: {exc}", flush=True)
+        ref = None
+
+    def compare(tol: float):
+        def check(out) -> dict:
+            if ref is None:
+                return {"reference": None}
+            diffs = [float(np.max(np.abs(np.asarray(a, dtype=np.float64) - b))) for a, b in zip(out, ref)]
+            return {
+                "reference": "torchlayer_default.qubit_backprop",
+                "outputs_max_abs_diff": diffs[0],
+                "grad_inputs_max_abs_diff": diffs[1],
+                "grad_weights_max_abs_diff": diffs[2],
+                "tol": tol,
+                "passed": max(diffs) <= tol,
+            }
+
+        return check
+
+    engines: dict[str, dict] = {}
+    for name, (method, dtype) in OURS.items():
+        tol = TOL["complex64" if dtype == torch.complex64 else "complex128"]
+        engines[name], _ = run_engine(
+            ctx,
+            name,
+            lambda method=method, dtype=dtype: ours.batched_layer_fn(x, weights, dtype, ctx.device, method),
+            sync_device=ctx.device,
+            predicted=predict(ctx, SUITE, CASE, name, n),
+            check=compare(tol),
+        )
+    for name, (device_name, method) in ANCHORS.items():
+        tol = TOL["lightning" if device_name.startswith("lightning") else "complex128"]
+        engines[name], _ = run_engine(
+            ctx,
+            name,
+            lambda d=device_name, m=method: torch_layer_fn(d, m, x, weights),
+            predicted=predict(ctx, SUITE, CASE, name, n),
+            check=compare(tol),
+        )
+    return finish_case(
+        ctx, key, SUITE, CASE, n, engines, batch=BATCH, layers=LAYERS,
+        ours_path="hybrid.expval" if ours.has_expval() else "hybrid.simulate(...).expval (fallback)",
+    )

@@ -1,0 +1,89 @@
+"""Engine benchmark: our statevector engine against PennyLane, Lightning and Qiskit Aer.
+
+    python -m benchmarks.engines [--quick] [--sizes 12,16,20,22,24] [--out DIR]
+                                 [--device auto|cpu|cuda] [--repeats 3]
+
+One process measures every engine on the same cases, prints a table per suite and appends
+one JSON line per case to ``DIR/engines.jsonl``; a rerun with the same ``--out`` skips the
+cases already there. See benchmarks/README.md for the columns.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import torch
+
+from . import batched, gradients, memory, statevector
+from .records import ResultLog, run_info
+from .report import render
+from .runner import Context, say
+from .timing import copy_bandwidth
+
+SUITES = ("statevector", "gradients", "batched", "memory")
+
+FULL = {"sizes": [12, 16, 20, 22, 24], "grad": [4, 8, 12, 16], "batch": [4, 8], "memory": 22}
+QUICK = {"sizes": [10, 14], "grad": [4, 8], "batch": [4], "memory": 16}
+
+
+def _ints(text: str) -> list[int]:
+    return [int(x) for x in text.split(",") if x.strip()]
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.engines", description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="small sizes; finishes in about a minute on 2 cores")
+    p.add_argument("--sizes", type=_ints, help="statevector qubit counts (default 12,16,20,22,24; quick 10,14)")
+    p.add_argument("--grad-sizes", type=_ints, help="gradient qubit counts (default 4,8,12,16; quick 4,8)")
+    p.add_argument("--batch-sizes", type=_ints, help="batched-layer qubit counts (default 4,8; quick 4)")
+    p.add_argument("--memory-qubits", type=int, help="qubits of the memory probe (default 22; quick 16)")
+    p.add_argument("--suites", default=",".join(SUITES), help=f"comma-separated subset of {','.join(SUITES)}")
+    p.add_argument("--out", default="out/bench", help="folder for engines.jsonl (default out/bench)")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="where our engine runs")
+    p.add_argument("--repeats", type=int, default=3, help="timed calls per engine and case (median reported)")
+    args = p.parse_args(argv)
+    unknown = set(args.suites.split(",")) - set(SUITES)
+    if unknown:
+        p.error(f"unknown suite(s) {sorted(unknown)}; choose from {', '.join(SUITES)}")
+    if args.device == "cuda" and not torch.cuda.is_available():
+        p.error("--device cuda was given but torch sees no CUDA GPU")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    preset = QUICK if args.quick else FULL
+    device = torch.device("cuda" if args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available()) else "cpu")
+    started = time.perf_counter()
+    log = ResultLog(args.out)
+    info = run_info(device, sys.argv[1:] if argv is None else argv)
+    say(f"device {info['device']}, torch {info['versions']['torch']} with {info['torch_threads']} threads")
+    say(f"results: {log.path}" + (f" ({len(log.records)} cases already there)" if log.records else ""))
+
+    cpu_bw = copy_bandwidth(torch.device("cpu"))
+    bw = copy_bandwidth(device) if device.type == "cuda" else cpu_bw
+    info["bandwidth"] = {"device": bw, "cpu": cpu_bw}
+    say(f"copy bandwidth: {bw['GBps']:.1f} GB/s on {device} (read + write, {bw['buffer_bytes'] >> 20} MiB buffers)")
+
+    ctx = Context(log=log, device=device, repeats=args.repeats, run=info, bandwidth=bw, cpu_bandwidth=cpu_bw)
+    suites = args.suites.split(",")
+    if "statevector" in suites:
+        statevector.run(ctx, args.sizes or preset["sizes"])
+    if "gradients" in suites:
+        gradients.run(ctx, args.grad_sizes or preset["grad"])
+    if "batched" in suites:
+        batched.run(ctx, args.batch_sizes or preset["batch"])
+    if "memory" in suites:
+        memory.run(ctx, args.memory_qubits or preset["memory"])
+
+    records = [log.records[k] for k in ctx.done if k in log.records]
+    print()
+    print(render(records, ctx.resumed))
+    say(f"\n{len(records)} cases ({len(ctx.resumed)} resumed) in {time.perf_counter() - started:.0f} s; lines in {log.path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,120 @@
+"""Results as JSON lines: one line per case, appended and synced as soon as it is done.
+
+An interrupted run keeps every finished case; a rerun with the same output folder skips
+the cases already in the file (resume). A half-written last line (the process died during
+the write) is ignored when reading and sealed off with a newline before the next append.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import importlib.metadata
+import json
+import os
+import platform
+import shlex
+import sys
+from pathlib import Path
+
+import torch
+
+__all__ = ["ResultLog", "case_key", "run_info"]
+
+_PACKAGES = ("torch", "numpy", "pennylane", "pennylane_lightning", "qiskit", "qiskit-aer", "hybrid")
+
+
+def case_key(suite: str, case: str, n: int, device: str) -> str:
+    """The identity of a case in the log: what resume compares."""
+    return f"{suite}/{case}/n={n}/{device}"
+
+
+class ResultLog:
+    """Append-only JSONL file of case records (``DIR/engines.jsonl``)."""
+
+    def __init__(self, out_dir: str | Path, name: str = "engines.jsonl"):
+        self.path = Path(out_dir) / name
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.records: dict[str, dict] = {}
+        self.bad_lines = 0
+        if self.path.exists():
+            self._load()
+
+    def _load(self) -> None:
+        with open(self.path, encoding="utf-8") as fh:
+            for line in fh:
+                line = line.strip()
+                if not line:
+                    continue
+                try:
+                    rec = json.loads(line)
+                except json.JSONDecodeError:
+                    self.bad_lines += 1
+                    continue
+                if isinstance(rec, dict) and "key" in rec:
+                    self.records[rec["key"]] = rec
+
+    def get(self, key: str) -> dict | None:
+        return self.records.get(key)
+
+    def append(self, record: dict) -> None:
+        """Write ``record`` as one line, flushed and fsynced before returning."""
+        line = json.dumps(record, default=_jsonable, allow_nan=True) + "\n"
+        with open(self.path, "a+b") as fh:
+            if fh.tell() > 0:
+                fh.seek(-1, os.SEEK_END)
+                if fh.read(1) != b"\n":  # seal a line an earlier run left half-written
+                    fh.write(b"\n")
+            fh.write(line.encode("utf-8"))
+            fh.flush()
+            os.fsync(fh.fileno())
+        self.records[record["key"]] = record
+
+
+def _jsonable(x):
+    if isinstance(x, torch.dtype | torch.device | Path):
+        return str(x)
+    if hasattr(x, "item"):
+        return x.item()
+    if hasattr(x, "tolist"):
+        return x.tolist()
+    return repr(x)
+
+
+def _version(pkg: str) -> str | None:
+    try:
+        return importlib.metadata.version(pkg)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _cpu_model() -> str | None:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or None
+
+
+def _device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"{device} ({torch.cuda.get_device_name(device)})"
+    return f"cpu ({_cpu_model() or 'unknown model'})"
+
+
+def run_info(device: torch.device, argv: list[str] | None = None) -> dict:
+    """What a reader needs to interpret one run's numbers."""
+    argv = sys.argv[1:] if argv is None else argv
+    return {
+        "run_id": _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ"),
+        "command": shlex.join([sys.executable, "-m", "benchmarks.engines", *argv]),
+        "device": _device_name(device),
+        "cpu_model": _cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "versions": {pkg: _version(pkg) for pkg in _PACKAGES},
+    }

@@ -1,0 +1,170 @@
+"""The printed tables: one per suite, built from the case records of this run."""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+from .timing import format_seconds
+
+__all__ = ["render"]
+
+Column = tuple[str, Callable[[dict], str]]
+
+
+def _time(engine: str) -> Callable[[dict], str]:
+    def cell(rec: dict) -> str:
+        slot = rec.get("engines", {}).get(engine)
+        if slot is None:
+            return "-"
+        if "median_s" in slot:
+            failed = "check" in slot and not slot["check"].get("passed", True)
+            return format_seconds(slot["median_s"]) + ("!" if failed else "")
+        return "skip" if "skipped" in slot else "ERR"
+
+    return cell
+
+
+def _ratio(engine: str) -> Callable[[dict], str]:
+    def cell(rec: dict) -> str:
+        r = rec.get("ratio_to_fastest_anchor", {}).get(engine)
+        return "-" if r is None else f"{r:.2f}x"
+
+    return cell
+
+
+def _floor(dtype: str) -> Callable[[dict], str]:
+    return lambda rec: format_seconds(rec.get("floor_s", {}).get(dtype))
+
+
+def _multiple(engine: str) -> Callable[[dict], str]:
+    def cell(rec: dict) -> str:
+        m = rec.get("floor_multiple", {}).get(engine)
+        return "-" if m is None else f"{m:.1f}x"
+
+    return cell
+
+
+def _table(title: str, columns: list[Column], rows: Iterable[dict]) -> str:
+    rows = list(rows)
+    if not rows:
+        return ""
+    cells = [[h for h, _ in columns]] + [[fn(r) for _, fn in columns] for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
+    lines = [title]
+    for k, row in enumerate(cells):
+        lines.append("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))))
+        if k == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _resumed(resumed: set[str]) -> Callable[[dict], str]:
+    return lambda rec: "*" if rec["key"] in resumed else ""
+
+
+def statevector_table(rows, resumed) -> str:
+    cols: list[Column] = [
+        ("case", lambda r: r["case"]),
+        ("n", lambda r: str(r["n"])),
+        ("gates", lambda r: str(r.get("n_gates", "-"))),
+        ("ours c64", _time("ours_c64")),
+        ("ours c128", _time("ours_c128")),
+        ("default.qubit", _time("default.qubit")),
+        ("lightning", _time("lightning.qubit")),
+        ("aer", _time("aer")),
+        ("c64/best", _ratio("ours_c64")),
+        ("c128/best", _ratio("ours_c128")),
+        ("floor c64", _floor("complex64")),
+        ("floor c128", _floor("complex128")),
+        ("c64/floor", _multiple("ours_c64")),
+        ("c128/floor", _multiple("ours_c128")),
+        ("", _resumed(resumed)),
+    ]
+    return _table("Statevector (median wall time per run; ratio = ours / fastest anchor)", cols, rows)
+
+
+def _grad_columns(anchor_cols: list[Column], resumed) -> list[Column]:
+    return [
+        ("n", lambda r: str(r["n"])),
+        ("ours bp c64", _time("ours_backprop_c64")),
+        ("ours bp c128", _time("ours_backprop_c128")),
+        ("ours adj c64", _time("ours_adjoint_c64")),
+        ("ours adj c128", _time("ours_adjoint_c128")),
+        *anchor_cols,
+        ("best ours/best anchor", _best_ratio),
+        ("checks", _checks),
+        ("", _resumed(resumed)),
+    ]
+
+
+def _best_ratio(rec: dict) -> str:
+    ratios = rec.get("ratio_to_fastest_anchor", {})
+    if not ratios:
+        return "-"
+    engine = min(ratios, key=ratios.get)
+    return f"{ratios[engine]:.2f}x ({engine.removeprefix('ours_')} vs {rec.get('fastest_anchor', '?')})"
+
+
+def _checks(rec: dict) -> str:
+    checked = [s["check"] for s in rec.get("engines", {}).values() if "check" in s and "passed" in s["check"]]
+    if not checked:
+        return "-"
+    failed = sum(not c["passed"] for c in checked)
+    return f"{len(checked) - failed}/{len(checked)} ok"
+
+
+def gradients_table(rows, resumed) -> str:
+    anchors = [("default.qubit bp", _time("default.qubit_backprop")), ("lightning adj", _time("lightning.qubit_adjoint"))]
+    return _table("Gradients: 2-layer SEL, <sum Z_i>, forward + gradient", _grad_columns(anchors, resumed), rows)
+
+
+def batched_table(rows, resumed) -> str:
+    anchors = [
+        ("TorchLayer default bp", _time("torchlayer_default.qubit_backprop")),
+        ("TorchLayer lightning adj", _time("torchlayer_lightning.qubit_adjoint")),
+    ]
+    title = "Batched layer: RX embedding + 2-layer SEL, batch 256, forward + backward"
+    return _table(title, _grad_columns(anchors, resumed), rows)
+
+
+def memory_table(rows, resumed) -> str:
+    flat = []
+    for rec in rows:
+        for engine, slot in rec.get("engines", {}).items():
+            flat.append({"key": rec["key"], "n": rec["n"], "engine": engine, **slot})
+
+    def mib(r):
+        if "peak_delta_bytes" in r:
+            return f"{r['peak_delta_bytes'] / 2**20:.0f} MiB"
+        return "skip" if "skipped" in r else "ERR"
+
+    cols: list[Column] = [
+        ("n", lambda r: str(r["n"])),
+        ("engine", lambda r: r["engine"]),
+        ("dtype", lambda r: r.get("dtype", "-")),
+        ("peak - setup", mib),
+        ("states", lambda r: f"{r['states']:.1f}" if "states" in r else "-"),
+        ("time", lambda r: format_seconds(r.get("time_s"))),
+        ("", _resumed(resumed)),
+    ]
+    return _table("Memory: one 2-layer SEL gradient in a fresh process (states = delta / (2^n x itemsize))", cols, flat)
+
+
+_TABLES = {
+    "statevector": statevector_table,
+    "gradients": gradients_table,
+    "batched": batched_table,
+    "memory": memory_table,
+}
+
+
+def render(records: list[dict], resumed: set[str]) -> str:
+    parts = []
+    for suite, table in _TABLES.items():
+        text = table([r for r in records if r.get("suite") == suite], resumed)
+        if text:
+            parts.append(text)
+    footer = "Cells: median time; skip = skipped (see the JSON line), ERR = error, ! = failed its check."
+    if resumed:
+        footer += " * = from an earlier run (resumed)."
+    return "\n\n".join(parts + [footer])

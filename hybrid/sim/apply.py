@@ -1,0 +1,77 @@
+"""One operation at a time: its matrix from resolved parameter values, and its application.
+
+This is the generic path every fast path is checked against. It works on any tensor
+whose axis 0 is a batch axis and whose wire axes are given by ``axis_of`` (so it serves
+the full state, a fused block's identity matrix and the adjoint sweep alike).
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import torch
+
+from . import gates as g
+from .circuit import Circuit, Operation
+from .kernels import apply_controlled, apply_dense, apply_diagonal, apply_permutation
+from .params import resolve_param
+
+__all__ = ["resolve_values", "op_matrix", "apply_op", "inverse_permutation"]
+
+_KERNELS = {
+    g.Kind.DENSE: apply_dense,
+    g.Kind.DIAGONAL: apply_diagonal,
+    g.Kind.PERMUTATION: apply_permutation,
+}
+
+Values = list[torch.Tensor]  # one real tensor of shape (1,) or (B,) per gate parameter
+
+
+def resolve_values(circuit: Circuit, bindings: Mapping, real: torch.dtype, dev: torch.device) -> list[Values]:
+    """Every op's parameters as tensors (empty list for measurements and fixed gates)."""
+    out: list[Values] = []
+    for op in circuit.ops:
+        params = op.params if isinstance(op, Operation) else ()
+        out.append([resolve_param(p, bindings, real, dev) for p in params])
+    return out
+
+
+def inverse_permutation(perm: Sequence[int]) -> tuple[int, ...]:
+    inverse = [0] * len(perm)
+    for x, y in enumerate(perm):
+        inverse[y] = x
+    return tuple(inverse)
+
+
+def op_matrix(op: Operation, values: Values, dtype: torch.dtype, dev: torch.device):
+    """The op's matrix ``(Bm, d, d)``, phases ``(Bm, d)`` or permutation, adjoint applied."""
+    gate = op.gate
+    if gate.kind is g.Kind.PERMUTATION:
+        perm = gate.permutation if gate.permutation is not None else op.data
+        return inverse_permutation(perm) if op.adjoint else tuple(perm)
+    if gate.build is None:
+        m = op.data.to(device=dev, dtype=dtype)
+        m = m.unsqueeze(0) if m.dim() == (2 if gate.kind is g.Kind.DENSE else 1) else m
+    else:
+        # Mixed shared (1,) and per-sample (B,) values broadcast to one shape for the builder.
+        m = gate.build(list(torch.broadcast_tensors(*values)), dtype).to(dev)
+    if op.adjoint:
+        m = m.conj() if gate.kind is g.Kind.DIAGONAL else m.conj().transpose(-1, -2)
+    return m
+
+
+def apply_op(state: torch.Tensor, op: Operation, matrix, axis_of: Mapping[int, int] | None = None) -> torch.Tensor:
+    """Apply ``op`` (with its ``matrix`` from :func:`op_matrix`) out of place.
+
+    ``axis_of`` maps wires to axes of ``state``; by default wire w is axis w + 1.
+    """
+    axes = [axis_of[w] if axis_of else w + 1 for w in op.wires]
+    kernel = _KERNELS[op.gate.kind]
+
+    def inner(sub: torch.Tensor, target_axes: list[int]) -> torch.Tensor:
+        return kernel(sub, matrix, target_axes)
+
+    if op.controls:
+        controls = [axis_of[c] if axis_of else c + 1 for c in op.controls]
+        return apply_controlled(state, controls, op.control_values, axes, inner)
+    return inner(state, axes)

@@ -1,0 +1,149 @@
+"""The fused plan and every fast kernel against the generic one-gate-at-a-time path."""
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hybrid import Circuit, Parameter, simulate
+from hybrid.sim import kernels, plan
+from hybrid.sim.plan import FusionConfig, StepKind, compile_plan
+
+from .strategies import build_ours, random_programs
+
+configs = st.builds(
+    FusionConfig,
+    max_dense=st.integers(1, 5),
+    max_diagonal=st.integers(1, 12),
+    small_circuit=st.integers(0, 8),
+    lookahead=st.integers(1, 64),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(random_programs(max_qubits=8, batch=3), configs)
+def test_fused_plan_equals_generic_path(program, config):
+    n, ops = program
+    c = build_ours(n, ops)
+    generic = simulate(c, dtype=torch.complex128, fusion=False).vector
+    fused = simulate(c, dtype=torch.complex128, fusion=config).vector
+    np.testing.assert_allclose(fused.numpy(), generic.numpy(), atol=1e-10)
+
+
+@settings(max_examples=25, deadline=None)
+@given(random_programs(max_qubits=7, batch=2))
+def test_in_place_run_equals_autograd_run(program):
+    n, ops = program
+    c = build_ours(n, ops)
+    plain = simulate(c, dtype=torch.complex128).vector  # no grad: in place, reused buffers
+    w = torch.tensor(0.3, dtype=torch.float64, requires_grad=True)
+    tracked = simulate(Circuit(n).rx(w, 0).compose(c), dtype=torch.complex128).vector
+    reference = simulate(Circuit(n).rx(0.3, 0).compose(c), dtype=torch.complex128, fusion=False).vector
+    np.testing.assert_allclose(tracked.detach().numpy(), reference.numpy(), atol=1e-10)
+    generic = simulate(c, dtype=torch.complex128, fusion=False).vector
+    np.testing.assert_allclose(plain.numpy(), generic.numpy(), atol=1e-10)
+
+
+def _random_state(batch, n, seed):
+    g = torch.Generator().manual_seed(seed)
+    psi = torch.randn(batch, 2**n, dtype=torch.complex128, generator=g)
+    return psi / psi.norm(dim=1, keepdim=True)
+
+
+def _random_unitary(d, batch, seed):
+    g = torch.Generator().manual_seed(seed)
+    q, _ = torch.linalg.qr(torch.randn(batch, d, d, dtype=torch.complex128, generator=g))
+    return q
+
+
+@pytest.mark.parametrize("n", [5, 7])
+@pytest.mark.parametrize("wires", [(0,), (2,), (0, 1), (1, 2, 3), (3, 4), (0, 2), (1, 3, 4), (0, 1, 2, 3, 4)])
+@pytest.mark.parametrize("batch_u", [1, 3])
+def test_apply_block_equals_generic_dense(n, wires, batch_u):
+    psi = _random_state(3, n, 1)
+    u = _random_unitary(2 ** len(wires), batch_u, 2)
+    want = kernels.apply_dense(psi.reshape((3,) + (2,) * n), u, [w + 1 for w in wires]).reshape(3, -1)
+    got = kernels.apply_block(psi, u, wires, n)
+    np.testing.assert_allclose(got.numpy(), want.numpy(), atol=1e-12)
+    out = torch.empty_like(psi)
+    got = kernels.apply_block(psi, u, wires, n, out=out)
+    np.testing.assert_allclose(out.numpy(), want.numpy(), atol=1e-12)
+
+
+@pytest.mark.parametrize("wires", [(0,), (4,), (1, 3), (0, 2, 5), (2, 3, 4)])
+@pytest.mark.parametrize("inplace", [False, True])
+def test_phase_block_equals_generic_diagonal(wires, inplace):
+    n = 6
+    psi = _random_state(2, n, 3)
+    phases = torch.exp(1j * torch.rand(2, 2 ** len(wires), dtype=torch.float64))
+    want = kernels.apply_diagonal(psi.reshape((2,) + (2,) * n), phases, [w + 1 for w in wires]).reshape(2, -1)
+    got = kernels.apply_phase_block(psi.clone(), phases, wires, n, inplace)
+    np.testing.assert_allclose(got.numpy(), want.numpy(), atol=1e-12)
+
+
+IN_PLACE_CASES = [
+    lambda c: c.x(2),
+    lambda c: c.cx(4, 1),
+    lambda c: c.mcx([0, 3], 2, control_values=[0, 1]),
+    lambda c: c.swap(1, 4),
+    lambda c: c.cswap(2, 0, 3),
+    lambda c: c.cp(0.7, 3, 0),
+    lambda c: c.mcz([1, 2], 4),
+    lambda c: c.rzz(0.4, 0, 4),
+    lambda c: c.ch(3, 1),
+    lambda c: c.ctrl([0, 4], Circuit(2).unitary(np.eye(4)[[1, 3, 0, 2]] * 1j, [0, 1]), wires=[3, 1]),
+    lambda c: c.ctrl(2, Circuit(1).global_phase(0.9), wires=[0]),
+]
+
+
+@pytest.mark.parametrize("case", range(len(IN_PLACE_CASES)))
+def test_in_place_single_ops_equal_generic(case):
+    n = 5
+    c = IN_PLACE_CASES[case](Circuit(n))
+    init = _random_state(2, n, case)
+    tiny = FusionConfig(max_dense=1, max_diagonal=1, small_circuit=0)  # wide ops become single steps
+    got = simulate(c, initial_state=init, dtype=torch.complex128, fusion=tiny).vector
+    want = simulate(c, initial_state=init, dtype=torch.complex128, fusion=False).vector
+    np.testing.assert_allclose(got.numpy(), want.numpy(), atol=1e-12)
+    steps = compile_plan(c, frozenset(), tiny)
+    assert all(s.kind in (StepKind.SINGLE, StepKind.PHASE, StepKind.DENSE) for s in steps)
+
+
+def test_initial_state_is_not_modified_in_place():
+    init = _random_state(1, 3, 0)[0]
+    keep = init.clone()
+    simulate(Circuit(3).h(0).cx(0, 1).x(2).swap(0, 2), initial_state=init, dtype=torch.complex128)
+    assert torch.equal(init, keep)
+
+
+def test_plan_is_compiled_once_per_structure(monkeypatch):
+    calls = []
+    real = plan._fuse
+    monkeypatch.setattr(plan, "_fuse", lambda *a: calls.append(1) or real(*a))
+    theta = Parameter("theta")
+    c = Circuit(6)
+    for w in range(6):
+        c.ry(theta, w).rz(0.1 * w, w)
+    c.cx(0, 1).cx(2, 3)
+    for value in (0.1, 0.2, torch.tensor(0.3)):
+        simulate(c, {"theta": value})
+    assert len(calls) == 1  # new numbers, same structure: no re-planning
+    simulate(c, {"theta": torch.rand(5)})  # a batched symbol changes which blocks are per-sample
+    simulate(c, {"theta": torch.rand(7)})
+    assert len(calls) == 2
+    c.h(5)  # a new gate is a new structure
+    simulate(c, {"theta": 0.1})
+    assert len(calls) == 3
+
+
+def test_qft_like_circuits_fuse_into_few_passes():
+    n = 12
+    c = Circuit(n)
+    for j in range(n):
+        c.h(j)
+        for k in range(j + 1, n):
+            c.cp(np.pi / 2 ** (k - j), k, j)
+    steps = compile_plan(c, frozenset(), FusionConfig())
+    assert len(steps) < len(c.ops) / 3
+    assert any(s.kind is StepKind.PHASE for s in steps)
