@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
 
     records = [log.records[k] for k in ctx.done if k in log.records]
     print()
-    print(render(records, ctx.resumed))
+    print(render(records, ctx.resumed, bw["GBps"]))
     say(f"\n{len(records)} cases ({len(ctx.resumed)} resumed) in {time.perf_counter() - started:.0f} s; lines in {log.path}")
     return 0
 

@@ -5,6 +5,8 @@ no other case's allocations count. The probe measures the peak resident set size
 (``resource.getrusage(...).ru_maxrss``) after one forward + gradient of <sum Z_i> for a
 2-layer StronglyEntanglingLayers circuit, minus the resident set after imports and
 circuit construction, and reports it in bytes and in units of one state (2^n x itemsize).
+Before the baseline is read, the probe runs the same gradient once on 4 qubits, so the
+libraries' lazy imports and one-time allocations are not counted as the gradient's.
 On CUDA it also reports torch's peak allocated device memory.
 """
 
@@ -32,6 +34,7 @@ ENGINES = {  # name -> (dtype, itemsize)
     "lightning.qubit_adjoint": ("complex128", 16),
 }
 TIMEOUT_S = 600
+WARMUP_QUBITS = 4  # a small gradient first, so lazy imports are part of the baseline
 
 
 def run(ctx: Context, n: int) -> None:
@@ -101,6 +104,7 @@ def probe(engine: str, n: int, device: str) -> dict:
     dtype, itemsize = ENGINES[engine]
     state_bytes = 2**n * itemsize
     try:
+        _setup(engine, min(n, WARMUP_QUBITS), device)()  # lazy imports and one-time set-up
         fn = _setup(engine, n, device)
     except NotAvailable as exc:
         return {"skipped": str(exc)}

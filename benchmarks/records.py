@@ -20,6 +20,7 @@ import torch
 
 __all__ = ["ResultLog", "case_key", "run_info"]
 
+_THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_WAIT_POLICY", "CUDA_VISIBLE_DEVICES")
 _PACKAGES = ("torch", "numpy", "pennylane", "pennylane_lightning", "qiskit", "qiskit-aer", "hybrid")
 
 
@@ -117,4 +118,5 @@ def run_info(device: torch.device, argv: list[str] | None = None) -> dict:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "versions": {pkg: _version(pkg) for pkg in _PACKAGES},
+        "env": {k: os.environ[k] for k in _THREAD_ENV if k in os.environ},
     }

@@ -48,6 +48,7 @@ def _table(title: str, columns: list[Column], rows: Iterable[dict]) -> str:
     rows = list(rows)
     if not rows:
         return ""
+    columns = [c for c in columns if c[0] or any(c[1](r) for r in rows)]  # drop an empty marker column
     cells = [[h for h, _ in columns]] + [[fn(r) for _, fn in columns] for r in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
     lines = [title]
@@ -72,6 +73,7 @@ def statevector_table(rows, resumed) -> str:
         ("default.qubit", _time("default.qubit")),
         ("lightning", _time("lightning.qubit")),
         ("aer", _time("aer")),
+        ("best anchor", _fastest_anchor),
         ("c64/best", _ratio("ours_c64")),
         ("c128/best", _ratio("ours_c128")),
         ("floor c64", _floor("complex64")),
@@ -91,10 +93,21 @@ def _grad_columns(anchor_cols: list[Column], resumed) -> list[Column]:
         ("ours adj c64", _time("ours_adjoint_c64")),
         ("ours adj c128", _time("ours_adjoint_c128")),
         *anchor_cols,
-        ("best ours/best anchor", _best_ratio),
+        ("best anchor", _fastest_anchor),
+        ("best ours/best", _best_ratio),
         ("checks", _checks),
         ("", _resumed(resumed)),
     ]
+
+
+def _short(engine: str) -> str:
+    """``torchlayer_lightning.qubit_adjoint`` -> ``lightning adj``; ``ours_backprop_c64`` -> ``bp c64``."""
+    name = engine.removeprefix("ours_").removeprefix("torchlayer_").replace(".qubit", "")
+    return name.replace("backprop", "bp").replace("adjoint", "adj").replace("_", " ")
+
+
+def _fastest_anchor(rec: dict) -> str:
+    return _short(rec["fastest_anchor"]) if "fastest_anchor" in rec else "-"
 
 
 def _best_ratio(rec: dict) -> str:
@@ -102,7 +115,7 @@ def _best_ratio(rec: dict) -> str:
     if not ratios:
         return "-"
     engine = min(ratios, key=ratios.get)
-    return f"{ratios[engine]:.2f}x ({engine.removeprefix('ours_')} vs {rec.get('fastest_anchor', '?')})"
+    return f"{ratios[engine]:.2f}x ({_short(engine)})"
 
 
 def _checks(rec: dict) -> str:
@@ -158,13 +171,18 @@ _TABLES = {
 }
 
 
-def render(records: list[dict], resumed: set[str]) -> str:
+def render(records: list[dict], resumed: set[str], bandwidth_gbps: float | None = None) -> str:
     parts = []
     for suite, table in _TABLES.items():
         text = table([r for r in records if r.get("suite") == suite], resumed)
         if text:
             parts.append(text)
     footer = "Cells: median time; skip = skipped (see the JSON line), ERR = error, ! = failed its check."
+    if bandwidth_gbps:
+        footer += (
+            f"\nfloor = gates x 2 x 2^n x itemsize / copy bandwidth ({bandwidth_gbps:.1f} GB/s read + write, "
+            "this run); x/floor = time / floor."
+        )
     if resumed:
         footer += " * = from an earlier run (resumed)."
     return "\n\n".join(parts + [footer])

@@ -43,6 +43,7 @@ def time_repeats(fn: Callable[[], object], repeats: int, *, device=None, warmup:
         times.append(t)
     record["times_s"] = times
     record["median_s"] = statistics.median(times)
+    record["min_s"] = min(times)
     return record, out
 
 

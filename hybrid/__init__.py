@@ -14,6 +14,7 @@ from .sim import (
     X,
     Y,
     Z,
+    expval,
     parse_observable,
     pauli_word,
     simulate,
@@ -52,5 +53,5 @@ def to_qasm(circuit, version: int = 2) -> str:
 
 __all__ = [
     "Circuit", "I", "MemoryLimitError", "Parameter", "PauliSum", "State", "X", "Y", "Z",
-    "parse_observable", "pauli_word", "simulate", "from_qiskit", "to_qiskit", "from_qasm", "to_qasm",
+    "parse_observable", "pauli_word", "simulate", "expval", "from_qiskit", "to_qiskit", "from_qasm", "to_qasm",
 ]  # fmt: skip

@@ -164,10 +164,16 @@ def random_programs(draw, max_qubits: int = 10, max_ops: int = 14, batch: int = 
     return n, ops
 
 
-def build_ours(n: int, ops: list[DrawnOp], dtype=torch.float64) -> Circuit:
+def build_ours(n: int, ops: list[DrawnOp], dtype=torch.float64, leaves: list | None = None) -> Circuit:
+    """Our circuit; with ``leaves`` given, every parameter becomes a tensor requiring grad
+    (appended to ``leaves``)."""
     c = Circuit(n)
     for op in ops:
         values = [torch.tensor(p, dtype=dtype) if b else p for p, b in zip(op.params, op.batched)]
+        if leaves is not None:
+            values = [torch.tensor(v, dtype=dtype, requires_grad=True) if not torch.is_tensor(v) else v.requires_grad_()
+                      for v in values]
+            leaves.extend(values)
         op.kind.ours(c, values, op.wires, op.data)
     return c
 

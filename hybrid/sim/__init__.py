@@ -4,6 +4,7 @@ No PennyLane or Qiskit imports below this package.
 """
 
 from .circuit import Circuit, Condition, Measure, Operation
+from .expval import DIFF_METHODS, expval
 from .memory import MemoryLimitError
 from .observables import PauliSum, I, X, Y, Z, parse_observable, pauli_word
 from .params import Parameter
@@ -12,5 +13,5 @@ from .state import State
 
 __all__ = [
     "Circuit", "Condition", "Measure", "Operation", "MemoryLimitError", "PauliSum", "I", "X", "Y", "Z",
-    "parse_observable", "pauli_word", "Parameter", "simulate", "State",
+    "parse_observable", "pauli_word", "Parameter", "simulate", "State", "expval", "DIFF_METHODS",
 ]  # fmt: skip

@@ -1,0 +1,91 @@
+"""expval(circuit, observables, diff_method=...): expectation values with a chosen gradient."""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import numpy as np
+import torch
+
+from .adjoint import AdjointExpval, ExpvalProblem, flatten_values
+from .circuit import Circuit, Operation
+from .device import check_complex_dtype, real_dtype_of, resolve_device
+from .apply import resolve_values
+from .memory import check_fits
+from .observables import PauliSum, parse_observable
+from .params import bind_parameters
+from .shift import ParameterShiftExpval
+from .simulate import _batch_size, _fusion_config, _initial_state, simulate
+from .plan import FusionConfig
+
+__all__ = ["expval", "DIFF_METHODS"]
+
+DIFF_METHODS = ("backprop", "adjoint", "parameter-shift")
+
+
+def expval(
+    circuit: Circuit,
+    observables: PauliSum | str | Sequence[PauliSum | str],
+    params: Mapping[str, object] | Sequence[object] | torch.Tensor | None = None,
+    *,
+    initial_state: torch.Tensor | np.ndarray | int | None = None,
+    dtype: torch.dtype = torch.complex64,
+    device: str | torch.device = "auto",
+    diff_method: str = "backprop",
+    fusion: FusionConfig | bool = True,
+) -> torch.Tensor:
+    """<psi|H|psi> for one observable or a list of them, differentiable.
+
+    Returns ``(B, n_obs)`` for a list of observables on a batched run (``(n_obs,)``
+    unbatched); a single observable drops that axis.
+
+    ``diff_method``:
+        ``"backprop"``: autograd through the engine (fast for small circuits, memory grows
+        with the number of gates); ``"adjoint"``: the adjoint method (a few states of
+        memory, one backward sweep for all observables); ``"parameter-shift"``: shifted
+        forward runs, as on hardware (2 runs per parameter, 4 for controlled rotations).
+    """
+    if diff_method not in DIFF_METHODS:
+        raise ValueError(f"unknown diff_method {diff_method!r}; use one of {', '.join(DIFF_METHODS)}")
+    single = isinstance(observables, PauliSum | str)
+    obs = tuple(_observable(o) for o in ([observables] if single else observables))
+    if not obs:
+        raise ValueError("expval() needs at least one observable")
+    if diff_method == "backprop":
+        state = simulate(
+            circuit, params, initial_state=initial_state, dtype=dtype, device=device, fusion=fusion
+        )
+        out = torch.stack([state.expval(o) for o in obs], dim=-1)
+        return out[..., 0] if single else out
+    return _custom_gradient(circuit, obs, params, initial_state, dtype, device, diff_method, fusion, single)
+
+
+def _custom_gradient(circuit, obs, params, initial_state, dtype, device, diff_method, fusion, single):
+    if circuit.has_measurements or any(isinstance(op, Operation) and op.condition for op in circuit.ops):
+        raise ValueError(f"diff_method={diff_method!r} needs a circuit without mid-circuit measurements; use 'backprop'")
+    for op in circuit.ops:
+        if isinstance(op.data, torch.Tensor) and op.data.requires_grad:
+            raise ValueError(f"diff_method={diff_method!r} differentiates gate parameters, not matrices; use 'backprop'")
+    dtype = check_complex_dtype(dtype)
+    dev = resolve_device(device)
+    n = circuit.n_qubits
+    bindings = bind_parameters(circuit.parameters, params)
+    batch, batched = _batch_size(circuit, bindings, initial_state)
+    check_fits(n, batch, dtype, dev, stored_states=1)
+    values = resolve_values(circuit, bindings, real_dtype_of(dtype), dev)
+    shapes, flat = flatten_values(values)
+    psi0 = _initial_state(initial_state, n, batch, dtype, dev)
+    problem = ExpvalProblem(circuit, obs, shapes, _fusion_config(fusion, dev))
+    function = AdjointExpval if diff_method == "adjoint" else ParameterShiftExpval
+    out = function.apply(problem, psi0, *flat)  # (B, n_obs)
+    if not batched:
+        out = out[0]
+    return out[..., 0] if single else out
+
+
+def _observable(o: PauliSum | str) -> PauliSum:
+    if isinstance(o, str):
+        return parse_observable(o)
+    if not isinstance(o, PauliSum):
+        raise TypeError(f"observables are PauliSums (e.g. Z(0) @ Z(1)) or strings; got {type(o).__name__}")
+    return o
