@@ -17,12 +17,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from torch.func import jvp
 
 from . import gates as g
 from .apply import apply_op, inverse_permutation, op_matrix
 from .circuit import Circuit, Operation
-from .kernels import apply_dense, apply_diagonal
 from .measure import apply_pauli_sum, expval
 from .observables import PauliSum
 from .plan import FusionConfig
@@ -67,28 +65,43 @@ def _adjoint_matrix(op: Operation, m):
     return m.conj() if op.gate.kind is g.Kind.DIAGONAL else m.conj().transpose(-1, -2)
 
 
-def _derivative_matrices(op: Operation, values: list[torch.Tensor], dtype, dev) -> list[torch.Tensor]:
-    """d(matrix)/d(value p) for each parameter, per sample (forward-mode AD on the tiny matrix)."""
-    values = [v.contiguous() for v in torch.broadcast_tensors(*values)]  # dual tensors need own memory
-    out = []
-    for p in range(len(values)):
-        tangents = tuple(torch.ones_like(v) if i == p else torch.zeros_like(v) for i, v in enumerate(values))
-        _, dm = jvp(lambda *v: op_matrix(op, list(v), dtype, dev), tuple(values), tangents)
-        out.append(dm)
-    return out
-
-
-def _derivative_overlap(lam: torch.Tensor, psi: torch.Tensor, op: Operation, dm: torch.Tensor) -> torch.Tensor:
-    """2 Re <lambda| dU/dp |psi> per sample. A controlled gate's derivative vanishes outside
-    its control slice, so only that slice of both states is touched."""
+def _cross_matrix(lam: torch.Tensor, psi: torch.Tensor, op: Operation) -> torch.Tensor:
+    """``M`` with <lambda| U |psi> = sum(U * M) for any U on ``op``'s targets (inside its
+    control slice, where its derivative lives): ``(B, d, d)``, or ``(B, d)`` when the
+    gate is diagonal."""
     index: list[object] = [slice(None)] * psi.dim()
     for c, v in zip(op.controls, op.control_values):
         index[c + 1] = v
     lam_s, psi_s = lam[tuple(index)], psi[tuple(index)]
     axes = [w + 1 - sum(c < w for c in op.controls) for w in op.wires]
-    kernel = apply_diagonal if op.gate.kind is g.Kind.DIAGONAL else apply_dense
-    mu = kernel(psi_s, dm, axes)
-    return 2 * (lam_s.conj() * mu).real.reshape(psi.shape[0], -1).sum(-1)
+    k, batch = len(axes), psi.shape[0]
+    ends = list(range(lam_s.dim() - k, lam_s.dim()))
+    rows_l = torch.movedim(lam_s, axes, ends).reshape(batch, -1, 2**k)  # (B, R, d)
+    rows_p = torch.movedim(psi_s, axes, ends).reshape(batch, -1, 2**k)
+    if op.gate.kind is g.Kind.DIAGONAL:
+        return (rows_l.conj() * rows_p).sum(1)  # (B, d)
+    return rows_l.conj().transpose(-1, -2) @ rows_p  # (B, d, d): M[i, j] = sum_r conj(l_ri) p_rj
+
+
+def _parameter_gradients(
+    op: Operation, values: list[torch.Tensor], dagger: torch.Tensor, cross: torch.Tensor, needs: list[bool]
+):
+    """Gradients of 2 Re <lambda| dU/dp |psi> for each wanted parameter p.
+
+    The sweep has already moved lambda past the op (lambda' = U^dagger lambda), so the
+    quantity is 2 Re sum((U0^dagger U(p)) * M) with M the cross matrix of lambda' and psi
+    and U0 the op at the current values; reverse mode through the tiny gate matrix gives
+    d/dp. Shared ``(1,)`` values collect the batch sum, per-sample ``(B,)`` values their
+    own sample, which is what autograd does with broadcasting.
+    """
+    with torch.enable_grad():
+        leaves = [v.detach().requires_grad_(True) for v in values]
+        m = op_matrix(op, leaves, cross.dtype, cross.device)
+        local = dagger * m if op.gate.kind is g.Kind.DIAGONAL else dagger @ m
+        objective = 2 * (local * cross).real.sum()
+        wanted = [leaf for leaf, need in zip(leaves, needs) if need]
+        grads = iter(torch.autograd.grad(objective, wanted, allow_unused=True))
+    return [next(grads) if need else None for need in needs]
 
 
 def adjoint_gradients(
@@ -101,28 +114,20 @@ def adjoint_gradients(
     lam = torch.zeros_like(psi)
     for o, obs in enumerate(problem.observables):
         lam = lam + grad_out[:, o : o + 1].to(psi.dtype) * apply_pauli_sum(psi, n, obs)
-    shape = (batch,) + (2,) * n
-    psi, lam = psi.reshape(shape), lam.reshape(shape)
+    # psi and lambda travel together as one batch of 2B states: one kernel call per op.
+    pair = torch.cat([psi, lam]).reshape((2 * batch,) + (2,) * n)
     grads: list[list[torch.Tensor | None]] = [[None] * len(v) for v in values]
     for i in range(len(circuit.ops) - 1, -1, -1):
         op = circuit.ops[i]
-        m = op_matrix(op, values[i], psi.dtype, psi.device)
-        dagger = _adjoint_matrix(op, m)
-        psi = apply_op(psi, op, dagger)
+        dagger = _adjoint_matrix(op, op_matrix(op, values[i], psi.dtype, psi.device))
+        per_pair = dagger
+        if isinstance(dagger, torch.Tensor) and dagger.shape[0] > 1:
+            per_pair = torch.cat([dagger, dagger])
+        pair = apply_op(pair, op, per_pair)  # now psi_(i-1) and U_i^dagger lambda
         if any(needs[i]):
-            for p, dm in enumerate(_derivative_matrices(op, values[i], psi.dtype, psi.device)):
-                if needs[i][p]:
-                    per_sample = _derivative_overlap(lam, psi, op, dm)  # (B,)
-                    grads[i][p] = _reduce_to(per_sample, values[i][p])
-        lam = apply_op(lam, op, dagger)
-    return grads, 2 * lam.reshape(batch, -1)
-
-
-def _reduce_to(per_sample: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
-    """Sum over the batch for a shared ``(1,)`` value; keep per sample for a ``(B,)`` one."""
-    if value.shape[0] == 1 and per_sample.shape[0] != 1:
-        return per_sample.sum().reshape(1).to(value.dtype)
-    return per_sample.to(value.dtype)
+            cross = _cross_matrix(pair[batch:], pair[:batch], op)
+            grads[i] = _parameter_gradients(op, values[i], dagger, cross, needs[i])
+    return grads, 2 * pair[batch:].reshape(batch, -1)
 
 
 class AdjointExpval(torch.autograd.Function):
