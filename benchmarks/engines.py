@@ -11,6 +11,7 @@ cases already there. See benchmarks/README.md for the columns.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
@@ -43,6 +44,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--out", default="out/bench", help="folder for engines.jsonl (default out/bench)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="where our engine runs")
     p.add_argument("--repeats", type=int, default=3, help="timed calls per engine and case (median reported)")
+    p.add_argument(
+        "--threads", type=int, help="CPU threads for every engine (torch.set_num_threads and OMP_NUM_THREADS); default: as found"
+    )
     args = p.parse_args(argv)
     unknown = set(args.suites.split(",")) - set(SUITES)
     if unknown:
@@ -57,6 +61,11 @@ def main(argv: list[str] | None = None) -> int:
     preset = QUICK if args.quick else FULL
     device = torch.device("cuda" if args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available()) else "cpu")
     started = time.perf_counter()
+    if args.threads:
+        # Set before the anchors are imported (they are imported lazily), so their OpenMP
+        # runtimes read it; subprocesses (the memory probes) inherit it.
+        os.environ["OMP_NUM_THREADS"] = str(args.threads)
+        torch.set_num_threads(args.threads)
     log = ResultLog(args.out)
     info = run_info(device, sys.argv[1:] if argv is None else argv)
     say(f"device {info['device']}, torch {info['versions']['torch']} with {info['torch_threads']} threads")

@@ -1,13 +1,18 @@
 """Suite (d): peak memory of one gradient, adjoint against backprop.
 
 Each engine runs in a fresh Python process (``python -m benchmarks.memory ENGINE N``), so
-no other case's allocations count. The probe measures the peak resident set size
-(``resource.getrusage(...).ru_maxrss``) after one forward + gradient of <sum Z_i> for a
-2-layer StronglyEntanglingLayers circuit, minus the resident set after imports and
-circuit construction, and reports it in bytes and in units of one state (2^n x itemsize).
-Before the baseline is read, the probe runs the same gradient once on 4 qubits, so the
-libraries' lazy imports and one-time allocations are not counted as the gradient's.
-On CUDA it also reports torch's peak allocated device memory.
+no other case's allocations count. The probe reports the peak resident set size during
+one forward + gradient of <sum Z_i> for a 2-layer StronglyEntanglingLayers circuit, minus
+the resident set after imports and circuit construction, in bytes and in units of one
+state (2^n x itemsize). Before the baseline is read, the probe runs the same gradient once
+on 4 qubits, so the libraries' lazy imports and one-time allocations are not counted as
+the gradient's. On CUDA it also reports torch's peak allocated device memory.
+
+The peak comes from Linux's ``VmHWM`` (reset to the current size through
+``/proc/self/clear_refs`` once set-up is done), not from ``getrusage().ru_maxrss`` alone:
+a process started from a large parent (this benchmark, by then holding hundreds of MiB)
+inherits the parent's high-water mark in ``ru_maxrss``, which would swamp the gradient's
+own peak. ``ru_maxrss`` is stored too, and used only where ``/proc`` is unavailable.
 """
 
 from __future__ import annotations
@@ -15,7 +20,6 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -69,13 +73,26 @@ def _run_probe(engine: str, n: int, device: str) -> dict:
 # --- the probe (runs in its own process) ----------------------------------------------------
 
 
-def _rss_bytes() -> int:
-    """Current resident set size."""
+def _status_bytes(field: str) -> int | None:
+    """A ``VmRSS``/``VmHWM`` line of /proc/self/status, in bytes (None off Linux)."""
     try:
-        with open("/proc/self/statm") as fh:
-            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) * 1024
     except OSError:
-        return _maxrss_bytes()
+        pass
+    return None
+
+
+def _reset_peak() -> bool:
+    """Set the peak-RSS mark to the current RSS (Linux >= 4.0); False where unsupported."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
 
 
 def _maxrss_bytes() -> int:
@@ -116,26 +133,30 @@ def probe(engine: str, n: int, device: str) -> dict:
         torch.cuda.reset_peak_memory_stats()
         cuda_base = torch.cuda.memory_allocated()
     gc.collect()
-    base_rss, base_peak = _rss_bytes(), _maxrss_bytes()
+    use_hwm = _reset_peak() and _status_bytes("VmHWM") is not None
+    base_rss = _status_bytes("VmRSS") or _maxrss_bytes()
+    base_maxrss = _maxrss_bytes()
     start = time.perf_counter()
     fn()
     if cuda:
         torch.cuda.synchronize()
     elapsed = time.perf_counter() - start
-    peak = _maxrss_bytes()
+    peak = _status_bytes("VmHWM") if use_hwm else _maxrss_bytes()
     delta = max(0, peak - base_rss)
     result = {
         "dtype": dtype,
         "state_bytes": state_bytes,
+        "peak_source": "VmHWM" if use_hwm else "ru_maxrss",
         "rss_after_setup_bytes": base_rss,
         "peak_rss_bytes": peak,
-        "peak_before_run_bytes": base_peak,
         "peak_delta_bytes": delta,
         "states": delta / state_bytes,
+        "ru_maxrss_before_bytes": base_maxrss,
+        "ru_maxrss_after_bytes": _maxrss_bytes(),
         "time_s": elapsed,
     }
-    if peak <= base_peak:
-        result["note"] = "the process peak was reached before the run; the delta is a lower bound"
+    if not use_hwm and peak <= base_maxrss:
+        result["note"] = "ru_maxrss was already at its peak before the run (inherited or set-up); unreliable"
     if cuda:
         cuda_delta = torch.cuda.max_memory_allocated() - cuda_base
         result.update(cuda_peak_delta_bytes=cuda_delta, cuda_states=cuda_delta / state_bytes)

@@ -14,12 +14,14 @@ backpropagation instead keeps one state per gate. Works per sample over a batch.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
 
 from . import gates as g
 from .apply import apply_op, inverse_permutation, op_matrix
+from .kernels import apply_block, apply_inplace
 from .circuit import Circuit, Operation
 from .measure import apply_pauli_sum, expval
 from .observables import PauliSum
@@ -75,12 +77,33 @@ def _cross_matrix(lam: torch.Tensor, psi: torch.Tensor, op: Operation) -> torch.
     lam_s, psi_s = lam[tuple(index)], psi[tuple(index)]
     axes = [w + 1 - sum(c < w for c in op.controls) for w in op.wires]
     k, batch = len(axes), psi.shape[0]
+    if op.gate.kind is g.Kind.DIAGONAL:
+        # Sum conj(lambda) * psi over every axis but the targets, in the op's wire order.
+        prod = lam_s.conj() * psi_s
+        others = [a for a in range(1, prod.dim()) if a not in axes]
+        reduced = prod.sum(dim=others) if others else prod
+        order = sorted(range(k), key=lambda i: axes[i])
+        return reduced.permute(0, *(1 + order.index(i) for i in range(k))).reshape(batch, 2**k)
+    if k == 1:  # the common case: a (B, L, 2, R) view, no reordering copy
+        a = axes[0]
+        left = math.prod(lam_s.shape[1:a])
+        lv, pv = lam_s.reshape(batch, left, 2, -1), psi_s.reshape(batch, left, 2, -1)
+        return torch.matmul(lv.conj(), pv.transpose(-1, -2)).sum(1)  # (B, 2, 2)
     ends = list(range(lam_s.dim() - k, lam_s.dim()))
     rows_l = torch.movedim(lam_s, axes, ends).reshape(batch, -1, 2**k)  # (B, R, d)
     rows_p = torch.movedim(psi_s, axes, ends).reshape(batch, -1, 2**k)
-    if op.gate.kind is g.Kind.DIAGONAL:
-        return (rows_l.conj() * rows_p).sum(1)  # (B, d)
     return rows_l.conj().transpose(-1, -2) @ rows_p  # (B, d, d): M[i, j] = sum_r conj(l_ri) p_rj
+
+
+def _step_back(pair: torch.Tensor, op: Operation, dagger, n: int) -> torch.Tensor:
+    """Apply U^dagger to the psi/lambda pair, in place where a fast kernel exists."""
+    if op.gate.kind is g.Kind.DENSE and not op.controls and len(op.wires) == 1:
+        flat = pair.reshape(pair.shape[0], -1)
+        return apply_block(flat, dagger, op.wires, n).reshape(pair.shape)
+    targets, controls = [w + 1 for w in op.wires], [c + 1 for c in op.controls]
+    if apply_inplace(pair, op.gate.kind.value, dagger, targets, controls, op.control_values):
+        return pair
+    return apply_op(pair, op, dagger)
 
 
 def _parameter_gradients(
@@ -123,7 +146,7 @@ def adjoint_gradients(
         per_pair = dagger
         if isinstance(dagger, torch.Tensor) and dagger.shape[0] > 1:
             per_pair = torch.cat([dagger, dagger])
-        pair = apply_op(pair, op, per_pair)  # now psi_(i-1) and U_i^dagger lambda
+        pair = _step_back(pair, op, per_pair, n)  # now psi_(i-1) and U_i^dagger lambda
         if any(needs[i]):
             cross = _cross_matrix(pair[batch:], pair[:batch], op)
             grads[i] = _parameter_gradients(op, values[i], dagger, cross, needs[i])

@@ -142,20 +142,23 @@ def apply_block(psi: torch.Tensor, matrix: torch.Tensor, wires: Sequence[int], n
         result = apply_dense(grouped, matrix, [1 + a for a in axes]).reshape(psi.shape)
         return out.copy_(result) if out is not None else result
     left, right = 2 ** wires[0], 2 ** (n - 1 - wires[-1])
+    # One matrix for every sample: fold the batch into the left axis (one big GEMM
+    # instead of a broadcast batch of small ones).
+    lead = (1, batch * left) if matrix.shape[0] == 1 else (batch, left)
     m = matrix.unsqueeze(1)  # (Bm, 1, d, d): broadcast over the L axis
     if right == 1:
-        v = psi.view(batch, left, d)
-        target = out.view(batch, left, d) if out is not None else None
+        v = psi.view(*lead, d)
+        target = out.view(*lead, d) if out is not None else None
         res = torch.matmul(v, m.squeeze(1).transpose(-1, -2), out=target)
     elif right >= _MIN_TRAILING_FOR_LEFT_MATMUL:
-        v = psi.view(batch, left, d, right)
-        target = out.view(batch, left, d, right) if out is not None else None
+        v = psi.view(*lead, d, right)
+        target = out.view(*lead, d, right) if out is not None else None
         res = torch.matmul(m, v, out=target)
     else:
-        rows = psi.view(batch, left, d, right).transpose(-1, -2)  # (B, L, R, d)
+        rows = psi.view(*lead, d, right).transpose(-1, -2)  # (B, L, R, d)
         res = torch.matmul(rows, m.transpose(-1, -2)).transpose(-1, -2)
         if out is not None:
-            return out.view(batch, left, d, right).copy_(res).view(psi.shape)
+            return out.view(*lead, d, right).copy_(res).view(psi.shape)
         return res.reshape(psi.shape)
     return res.reshape(psi.shape)
 

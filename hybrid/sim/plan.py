@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import torch
 
 from . import gates as g
-from .apply import apply_op, op_matrix
+from .apply import apply_op, inverse_permutation, op_matrix
 from .circuit import Circuit, Operation
 
 __all__ = ["StepKind", "Step", "FusionConfig", "compile_plan", "block_operator"]
@@ -38,11 +38,25 @@ class StepKind(enum.Enum):
     SINGLE = "single"  # one op on the generic kernels (or a measurement)
 
 
+class SegmentKind(enum.Enum):
+    LAYER = "layer"  # single-qubit gates on distinct wires: one Kronecker product
+    PERMUTE = "permute"  # a run of permutation gates: one composed index map
+    OP = "op"  # anything else, applied to the block matrix by the generic kernels
+
+
+@dataclass(frozen=True)
+class Segment:
+    kind: SegmentKind
+    ops: tuple[int, ...]
+    index_map: tuple[int, ...] = ()  # PERMUTE: column y of the result is column index_map[y]
+
+
 @dataclass(frozen=True)
 class Step:
     kind: StepKind
     ops: tuple[int, ...]  # indices into circuit.ops, in application order
     wires: tuple[int, ...]  # sorted union of the ops' wires (blocks only)
+    program: tuple[Segment, ...] = ()  # DENSE blocks: how to build the matrix quickly
 
 
 @dataclass(frozen=True)
@@ -128,7 +142,7 @@ def _fuse(ops: list, n: int, batched_ops: frozenset[int], config: FusionConfig) 
             steps.append(Step(StepKind.PHASE, tuple(members), tuple(sorted(wires))))
         else:
             span = _dense_span(min(wires), max(wires), n, _dense_limit(n, batched, config))
-            steps.append(Step(StepKind.DENSE, tuple(members), span))
+            steps.append(Step(StepKind.DENSE, tuple(members), span, _block_program(members, ops, span)))
     return tuple(steps)
 
 
@@ -141,6 +155,110 @@ def _dense_span(lo: int, hi: int, n: int, limit: int) -> tuple[int, ...]:
     return tuple(range(lo, hi + 1))
 
 
+def _block_program(members: list[int], ops: list, wires: tuple[int, ...]) -> tuple[Segment, ...]:
+    """Split a dense block into Kronecker layers, composed permutations and other ops."""
+    program: list[Segment] = []
+    layer: list[int] = []
+    perm: list[int] = []
+
+    def close() -> None:
+        if layer:
+            program.append(Segment(SegmentKind.LAYER, tuple(layer)))
+            layer.clear()
+        if perm:
+            program.append(Segment(SegmentKind.PERMUTE, tuple(perm), _index_map(perm, ops, wires)))
+            perm.clear()
+
+    for i in members:
+        op = ops[i]
+        if op.gate.kind is g.Kind.PERMUTATION:
+            if layer:
+                close()
+            perm.append(i)
+        elif not op.controls and len(op.wires) == 1 and op.gate.n_wires == 1:
+            if perm or any(ops[j].wires == op.wires for j in layer):
+                close()
+            layer.append(i)
+        else:
+            close()
+            program.append(Segment(SegmentKind.OP, (i,)))
+    close()
+    return tuple(program)
+
+
+def _index_map(members: list[int], ops: list, wires: tuple[int, ...]) -> tuple[int, ...]:
+    """For permutation gates on the block's basis: where each output column comes from."""
+    k = len(wires)
+    position = {w: k - 1 - i for i, w in enumerate(wires)}  # bit position, wires[0] = MSB
+    image = list(range(2**k))  # image[x]: where basis state x ends up
+    for i in members:
+        op = ops[i]
+        perm = op.gate.permutation if op.gate.permutation is not None else op.data
+        if op.adjoint:
+            perm = inverse_permutation(perm)
+        image = [_permute_bits(x, op, perm, position) for x in image]
+    source = [0] * len(image)
+    for x, y in enumerate(image):
+        source[y] = x
+    return tuple(source)
+
+
+def _permute_bits(x: int, op: Operation, perm, position: dict[int, int]) -> int:
+    if any(((x >> position[c]) & 1) != v for c, v in zip(op.controls, op.control_values)):
+        return x
+    local = 0
+    for w in op.wires:
+        local = (local << 1) | ((x >> position[w]) & 1)
+    new = perm[local]
+    for j, w in enumerate(reversed(op.wires)):
+        x = (x & ~(1 << position[w])) | (((new >> j) & 1) << position[w])
+    return x
+
+
+def _layer_matrix(segment: Segment, ops: list, values: list, wires, dtype, dev) -> torch.Tensor:
+    """Kronecker product ``(Bm, d, d)`` of one layer's single-qubit gates, identity elsewhere.
+
+    Gates of one kind are built in a single call with their parameters stacked, so a layer
+    of n rotations costs a few torch ops, not a few per gate.
+    """
+    groups: dict[tuple, list[int]] = {}
+    for i in segment.ops:
+        groups.setdefault((ops[i].gate, ops[i].adjoint), []).append(i)
+    per_wire: dict[int, torch.Tensor] = {}
+    for (gate, adjoint), members in groups.items():
+        stacked = _stacked_matrices(gate, adjoint, members, ops, values, dtype, dev)  # (g, Bm, 2, 2)
+        for slot, i in enumerate(members):
+            per_wire[ops[i].wires[0]] = stacked[slot]
+    eye = torch.eye(2, dtype=dtype, device=dev).unsqueeze(0)
+    out = None
+    for w in wires:
+        m = per_wire.get(w, eye)
+        out = m if out is None else torch.einsum("...ij,...kl->...ikjl", out, m).reshape(
+            max(out.shape[0], m.shape[0]), out.shape[-1] * 2, out.shape[-1] * 2
+        )
+    return out
+
+
+def _stacked_matrices(gate, adjoint, members, ops, values, dtype, dev) -> torch.Tensor:
+    if gate.build is None:  # data gates: stack their matrices
+        mats = [op_matrix(ops[i], values[i], dtype, dev) for i in members]
+        batch = max(m.shape[0] for m in mats)
+        mats = [m if gate.kind is g.Kind.DENSE else torch.diag_embed(m) for m in mats]
+        return torch.stack([m.expand(batch, 2, 2) for m in mats])
+    batch = max((v.shape[0] for i in members for v in values[i]), default=1)
+    columns = [
+        torch.cat([values[i][p].expand(batch) for i in members]) for p in range(gate.n_params)
+    ]  # each (g * Bm,)
+    m = gate.build(columns, dtype).to(dev)
+    if m.shape[0] == 1 and len(members) * batch > 1:  # constant gate
+        m = m.expand(len(members) * batch, *m.shape[1:])
+    if gate.kind is g.Kind.DIAGONAL:
+        m = torch.diag_embed(m)
+    if adjoint:
+        m = m.conj().transpose(-1, -2)
+    return m.reshape(len(members), batch, 2, 2)
+
+
 def block_operator(
     step: Step, ops: list, values: list, dtype: torch.dtype, dev: torch.device
 ) -> torch.Tensor:
@@ -148,18 +266,37 @@ def block_operator(
 
     Index order: ``step.wires`` (sorted) with the first wire most significant.
     """
-    k = len(step.wires)
-    axis_of = {w: i + 2 for i, w in enumerate(step.wires)}  # axis 0: batch, axis 1: columns
-    mats = [op_matrix(ops[i], values[i], dtype, dev) for i in step.ops]
-    batch = max((m.shape[0] for m in mats if isinstance(m, torch.Tensor)), default=1)
-    d = 2**k
+    k, d = len(step.wires), 2 ** len(step.wires)
     if step.kind is StepKind.PHASE:
+        axis_of = {w: i + 2 for i, w in enumerate(step.wires)}
+        mats = [op_matrix(ops[i], values[i], dtype, dev) for i in step.ops]
+        batch = max(m.shape[0] for m in mats)
         acc = torch.ones((batch, 1) + (2,) * k, dtype=dtype, device=dev)
-    else:  # rows are basis states e_i; after the gates row i holds U e_i
-        acc = torch.eye(d, dtype=dtype, device=dev).expand(batch, d, d).reshape((batch, d) + (2,) * k)
-    for i, m in zip(step.ops, mats):
-        acc = apply_op(acc, ops[i], m, axis_of)
-    if step.kind is StepKind.PHASE:
+        for i, m in zip(step.ops, mats):
+            acc = apply_op(acc, ops[i], m, axis_of)
         return acc.reshape(batch, d)
-    return acc.reshape(batch, d, d).transpose(-1, -2).contiguous()  # strided U: slow matmul
+    # rows[b, i, :] = U e_i, i.e. rows = U^T: a later gate G maps rows to rows @ G^T.
+    rows = None
+    for segment in step.program:
+        rows = _apply_segment(rows, segment, step, ops, values, dtype, dev)
+    if rows is None:
+        return torch.eye(d, dtype=dtype, device=dev).unsqueeze(0)
+    return rows.transpose(-1, -2).contiguous()  # strided U: slow matmul
 
+
+def _apply_segment(rows, segment: Segment, step: Step, ops, values, dtype, dev):
+    d = 2 ** len(step.wires)
+    if segment.kind is SegmentKind.LAYER:
+        layer = _layer_matrix(segment, ops, values, step.wires, dtype, dev)
+        return layer.transpose(-1, -2) if rows is None else rows @ layer.transpose(-1, -2)
+    if rows is None:
+        rows = torch.eye(d, dtype=dtype, device=dev).unsqueeze(0)
+    if segment.kind is SegmentKind.PERMUTE:
+        index = torch.tensor(segment.index_map, dtype=torch.long, device=dev)
+        return rows.index_select(-1, index)
+    i = segment.ops[0]
+    m = op_matrix(ops[i], values[i], dtype, dev)
+    batch = max(rows.shape[0], m.shape[0] if isinstance(m, torch.Tensor) else 1)
+    axis_of = {w: j + 2 for j, w in enumerate(step.wires)}
+    grid = rows.expand(batch, d, d).reshape((batch, d) + (2,) * len(step.wires))
+    return apply_op(grid, ops[i], m, axis_of).reshape(batch, d, d)
