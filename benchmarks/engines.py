@@ -10,18 +10,26 @@ cases already there. See benchmarks/README.md for the columns.
 
 from __future__ import annotations
 
-import argparse
 import os
-import sys
-import time
 
-import torch
+# Torch, Lightning and Aer each bring their own OpenMP runtime into this one process. With
+# the default (spinning) wait policy, one runtime's idle workers keep both cores busy while
+# another runtime works: on 2 cores that made small torch runs 10-30x slower after a
+# Lightning or Aer call. Sleeping idle workers end that; the runtimes read this variable
+# when they load, so it is set before torch is imported. An explicit setting wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from . import batched, gradients, memory, statevector
-from .records import ResultLog, run_info
-from .report import render
-from .runner import Context, say
-from .timing import copy_bandwidth
+import argparse  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+
+import torch  # noqa: E402
+
+from . import batched, gradients, memory, statevector  # noqa: E402
+from .records import ResultLog, run_info  # noqa: E402
+from .report import render  # noqa: E402
+from .runner import Context, say  # noqa: E402
+from .timing import copy_bandwidth  # noqa: E402
 
 SUITES = ("statevector", "gradients", "batched", "memory")
 

@@ -34,7 +34,7 @@ def time_repeats(fn: Callable[[], object], repeats: int, *, device=None, warmup:
 
     Returns the timing record and the last call's result.
     """
-    record: dict = {"warmup_s": None}
+    record: dict = {}
     if warmup:
         record["warmup_s"], _ = time_call(fn, device)
     times, out = [], None

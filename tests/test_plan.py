@@ -147,3 +147,35 @@ def test_qft_like_circuits_fuse_into_few_passes():
     steps = compile_plan(c, frozenset(), FusionConfig())
     assert len(steps) < len(c.ops) / 3
     assert any(s.kind is StepKind.PHASE for s in steps)
+
+
+def test_layered_block_programs_equal_generic_with_gradients():
+    """Kronecker layers, composed permutations and per-sample encoders, values and grads."""
+    n, batch = 6, 5
+    x = torch.rand(batch, n, dtype=torch.float64, requires_grad=True)
+    w = torch.rand(2, n, 3, dtype=torch.float64, requires_grad=True)
+
+    def circuit():
+        c = Circuit(n)
+        for i in range(n):
+            c.rx(x[:, i], i)
+        for layer in range(2):
+            for i in range(n):
+                c.rot(w[layer, i, 0], w[layer, i, 1], w[layer, i, 2], i).sdg(i)
+            for i in range(n):
+                c.cx(i, (i + layer + 1) % n)
+            c.swap(0, 3).mcx([1, 2], 4, control_values=[0, 1]).x(5).rzz(w[layer, 0, 0], 1, 4)
+        return c
+
+    results = []
+    for fusion in (False, FusionConfig(), FusionConfig(max_dense=3, small_circuit=0)):
+        s = simulate(circuit(), dtype=torch.complex128, fusion=fusion)
+        loss = (s.probs() * torch.arange(2**n, dtype=torch.float64)).sum()
+        results.append((s.vector.detach(), torch.autograd.grad(loss, (x, w))))
+    for vec, grads in results[1:]:
+        np.testing.assert_allclose(vec.numpy(), results[0][0].numpy(), atol=1e-12)
+        for a, b in zip(grads, results[0][1]):
+            np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-10)
+    steps = compile_plan(circuit(), frozenset(range(n)), FusionConfig())
+    kinds = {seg.kind for s in steps for seg in s.program}
+    assert plan.SegmentKind.LAYER in kinds and plan.SegmentKind.PERMUTE in kinds
