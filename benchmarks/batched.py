@@ -13,7 +13,7 @@ import torch
 
 from . import anchors, ours
 from .gradients import LAYERS, sel_weights
-from .runner import Context, finish_case, new_case, predict, run_engine
+from .runner import Context, finish_case, new_case, run_engine
 
 __all__ = ["run"]
 
@@ -86,7 +86,6 @@ def run_case(ctx: Context, key: str, n: int) -> dict:
             name,
             lambda method=method, dtype=dtype: ours.batched_layer_fn(x, weights, dtype, ctx.device, method),
             sync_device=ctx.device,
-            predicted=predict(ctx, SUITE, CASE, name, n),
             check=compare(tol),
         )
     for name, (device_name, method) in ANCHORS.items():
@@ -95,7 +94,6 @@ def run_case(ctx: Context, key: str, n: int) -> dict:
             ctx,
             name,
             lambda d=device_name, m=method: torch_layer_fn(d, m, x, weights),
-            predicted=predict(ctx, SUITE, CASE, name, n),
             check=compare(tol),
         )
     return finish_case(

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import os
 
-# Torch, Lightning and Aer each bring their own OpenMP runtime into this one process. With
-# the default (spinning) wait policy, one runtime's idle workers keep both cores busy while
-# another runtime works: on 2 cores that made small torch runs 10-30x slower after a
-# Lightning or Aer call. Sleeping idle workers end that; the runtimes read this variable
-# when they load, so it is set before torch is imported. An explicit setting wins.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# Torch, Lightning and Aer each bring their own OpenMP runtime (three copies of libgomp)
+# into this one process. With libgomp's default spinning, one runtime's idle workers keep
+# both cores busy while another works: on 2 cores, small torch runs measured 10-30x slower
+# right after a Lightning or Aer call. A bounded spin (then sleep) ends that without the
+# ~2.5x cost that OMP_WAIT_POLICY=PASSIVE puts on Lightning's many tiny parallel regions.
+# The runtimes read this when they load, so it is set before torch is imported; a policy
+# the user set explicitly wins.
+if "OMP_WAIT_POLICY" not in os.environ:
+    os.environ.setdefault("GOMP_SPINCOUNT", "100000")
 
 import argparse  # noqa: E402
 import sys  # noqa: E402
@@ -53,7 +56,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="where our engine runs")
     p.add_argument("--repeats", type=int, default=3, help="timed calls per engine and case (median reported)")
     p.add_argument(
-        "--threads", type=int, help="CPU threads for every engine (torch.set_num_threads and OMP_NUM_THREADS); default: as found"
+        "--threads",
+        type=int,
+        help="CPU threads for every engine (torch.set_num_threads and OMP_NUM_THREADS); default: as found",
     )
     args = p.parse_args(argv)
     unknown = set(args.suites.split(",")) - set(SUITES)
@@ -67,7 +72,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     preset = QUICK if args.quick else FULL
-    device = torch.device("cuda" if args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available()) else "cpu")
+    use_cuda = args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available())
+    device = torch.device("cuda" if use_cuda else "cpu")
     started = time.perf_counter()
     if args.threads:
         # Set before the anchors are imported (they are imported lazily), so their OpenMP
@@ -85,20 +91,24 @@ def main(argv: list[str] | None = None) -> int:
     say(f"copy bandwidth: {bw['GBps']:.1f} GB/s on {device} (read + write, {bw['buffer_bytes'] >> 20} MiB buffers)")
 
     ctx = Context(log=log, device=device, repeats=args.repeats, run=info, bandwidth=bw, cpu_bandwidth=cpu_bw)
+    # The statevector suite runs last: it is the only one that runs Aer, and once Aer's
+    # OpenMP workers exist in this process, Lightning's per-sample adjoint loop (the
+    # batched TorchLayer) measured 2-2.5x slower. Large statevector runs were not affected.
     suites = args.suites.split(",")
-    if "statevector" in suites:
-        statevector.run(ctx, args.sizes or preset["sizes"])
     if "gradients" in suites:
         gradients.run(ctx, args.grad_sizes or preset["grad"])
     if "batched" in suites:
         batched.run(ctx, args.batch_sizes or preset["batch"])
     if "memory" in suites:
         memory.run(ctx, args.memory_qubits or preset["memory"])
+    if "statevector" in suites:
+        statevector.run(ctx, args.sizes or preset["sizes"])
 
     records = [log.records[k] for k in ctx.done if k in log.records]
     print()
     print(render(records, ctx.resumed, bw["GBps"]))
-    say(f"\n{len(records)} cases ({len(ctx.resumed)} resumed) in {time.perf_counter() - started:.0f} s; lines in {log.path}")
+    elapsed = time.perf_counter() - started
+    say(f"\n{len(records)} cases ({len(ctx.resumed)} resumed) in {elapsed:.0f} s; lines in {log.path}")
     return 0
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from . import anchors, ours
-from .runner import Context, finish_case, new_case, predict, run_engine
+from .runner import Context, finish_case, new_case, run_engine
 
 __all__ = ["run"]
 
@@ -24,7 +24,10 @@ OURS = {
     "ours_adjoint_c64": ("adjoint", torch.complex64),
     "ours_adjoint_c128": ("adjoint", torch.complex128),
 }
-ANCHORS = {"default.qubit_backprop": ("default.qubit", "backprop"), "lightning.qubit_adjoint": ("lightning.qubit", "adjoint")}
+ANCHORS = {
+    "default.qubit_backprop": ("default.qubit", "backprop"),
+    "lightning.qubit_adjoint": ("lightning.qubit", "adjoint"),
+}
 TOL = {"complex64": 1e-4, "complex128": 1e-6, "lightning": 1e-5}  # lightning's torch results are float32
 
 
@@ -84,7 +87,6 @@ def run_case(ctx: Context, key: str, n: int) -> dict:
             name,
             lambda method=method, dtype=dtype: ours.sel_grad_fn(weights, dtype, ctx.device, method),
             sync_device=ctx.device,
-            predicted=predict(ctx, SUITE, CASE, name, n),
             check=compare(tol),
         )
     for name, (device_name, method) in ANCHORS.items():
@@ -93,7 +95,6 @@ def run_case(ctx: Context, key: str, n: int) -> dict:
             ctx,
             name,
             lambda d=device_name, m=method: pennylane_grad_fn(d, m, weights),
-            predicted=predict(ctx, SUITE, CASE, name, n),
             check=compare(tol),
         )
     return finish_case(

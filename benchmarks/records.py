@@ -20,7 +20,14 @@ import torch
 
 __all__ = ["ResultLog", "case_key", "run_info"]
 
-_THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_WAIT_POLICY", "CUDA_VISIBLE_DEVICES")
+_THREAD_ENV = (
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "OMP_WAIT_POLICY",
+    "GOMP_SPINCOUNT",
+    "CUDA_VISIBLE_DEVICES",
+)
 _PACKAGES = ("torch", "numpy", "pennylane", "pennylane_lightning", "qiskit", "qiskit-aer", "hybrid")
 
 

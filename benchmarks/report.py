@@ -127,7 +127,10 @@ def _checks(rec: dict) -> str:
 
 
 def gradients_table(rows, resumed) -> str:
-    anchors = [("default.qubit bp", _time("default.qubit_backprop")), ("lightning adj", _time("lightning.qubit_adjoint"))]
+    anchors = [
+        ("default.qubit bp", _time("default.qubit_backprop")),
+        ("lightning adj", _time("lightning.qubit_adjoint")),
+    ]
     return _table("Gradients: 2-layer SEL, <sum Z_i>, forward + gradient", _grad_columns(anchors, resumed), rows)
 
 

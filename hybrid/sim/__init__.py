@@ -8,10 +8,11 @@ from .expval import DIFF_METHODS, expval
 from .memory import MemoryLimitError
 from .observables import PauliSum, I, X, Y, Z, parse_observable, pauli_word
 from .params import Parameter
+from .plan import FusionConfig
 from .simulate import simulate
 from .state import State
 
 __all__ = [
     "Circuit", "Condition", "Measure", "Operation", "MemoryLimitError", "PauliSum", "I", "X", "Y", "Z",
-    "parse_observable", "pauli_word", "Parameter", "simulate", "State", "expval", "DIFF_METHODS",
+    "parse_observable", "pauli_word", "Parameter", "simulate", "State", "expval", "DIFF_METHODS", "FusionConfig",
 ]  # fmt: skip

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 import torch
 
 from . import gates as g
-from .apply import apply_op, inverse_permutation, op_matrix
+from .apply import apply_op, grouped_matrices, inverse_permutation, op_matrix
 from .kernels import apply_block, apply_inplace
 from .circuit import Circuit, Operation
-from .measure import apply_pauli_sum, expval
+from .measure import apply_pauli_sum, expvals
 from .observables import PauliSum
 from .plan import FusionConfig
 
@@ -58,7 +58,7 @@ def forward_expvals(problem: ExpvalProblem, values, psi0: torch.Tensor) -> tuple
 
     n = problem.circuit.n_qubits
     psi = run(problem.circuit, values, psi0.clone(), config=problem.fusion, inplace=True)
-    return psi, torch.stack([expval(psi, n, obs) for obs in problem.observables], dim=-1)
+    return psi, expvals(psi, n, problem.observables)
 
 
 def _adjoint_matrix(op: Operation, m):
@@ -106,25 +106,32 @@ def _step_back(pair: torch.Tensor, op: Operation, dagger, n: int) -> torch.Tenso
     return apply_op(pair, op, dagger)
 
 
-def _parameter_gradients(
-    op: Operation, values: list[torch.Tensor], dagger: torch.Tensor, cross: torch.Tensor, needs: list[bool]
-):
-    """Gradients of 2 Re <lambda| dU/dp |psi> for each wanted parameter p.
+def _parameter_gradients(circuit, values, indices, daggers, crosses, needs, dtype, dev):
+    """Gradients of 2 Re <lambda| dU_i/dp |psi> for every wanted parameter, all at once.
 
-    The sweep has already moved lambda past the op (lambda' = U^dagger lambda), so the
-    quantity is 2 Re sum((U0^dagger U(p)) * M) with M the cross matrix of lambda' and psi
-    and U0 the op at the current values; reverse mode through the tiny gate matrix gives
-    d/dp. Shared ``(1,)`` values collect the batch sum, per-sample ``(B,)`` values their
-    own sample, which is what autograd does with broadcasting.
+    The sweep has already moved lambda past op i (lambda' = U_i^dagger lambda), so each
+    quantity is 2 Re sum((U_i0^dagger U_i(p)) * M_i), with M_i the cross matrix of
+    lambda' and psi and U_i0 the op at the current values. One objective sums these over
+    every op and one reverse pass through the tiny gate matrices (built per kind of gate)
+    gives all parameters: shared ``(1,)`` values collect the batch sum, per-sample
+    ``(B,)`` values their own sample, as autograd does with broadcasting.
     """
+    grads: dict[int, list] = {}
     with torch.enable_grad():
-        leaves = [v.detach().requires_grad_(True) for v in values]
-        m = op_matrix(op, leaves, cross.dtype, cross.device)
-        local = dagger * m if op.gate.kind is g.Kind.DIAGONAL else dagger @ m
-        objective = 2 * (local * cross).real.sum()
-        wanted = [leaf for leaf, need in zip(leaves, needs) if need]
-        grads = iter(torch.autograd.grad(objective, wanted, allow_unused=True))
-    return [next(grads) if need else None for need in needs]
+        leaves = {i: [v.detach().requires_grad_(True) for v in values[i]] for i in indices}
+        live = [dict(zip(members, stacked)) for members, stacked in
+                grouped_matrices(circuit.ops, leaves, indices, dtype, dev)]  # fmt: skip
+        objective = 0.0
+        for group in live:
+            for i, m in group.items():
+                diagonal = circuit.ops[i].gate.kind is g.Kind.DIAGONAL
+                local = daggers[i] * m if diagonal else daggers[i] @ m
+                objective = objective + (local * crosses[i]).real.sum()
+        wanted = [leaf for i in indices for leaf, need in zip(leaves[i], needs[i]) if need]
+        flat = iter(torch.autograd.grad(2 * objective, wanted, allow_unused=True))
+    for i in indices:
+        grads[i] = [next(flat) if need else None for need in needs[i]]
+    return grads
 
 
 def adjoint_gradients(
@@ -133,23 +140,32 @@ def adjoint_gradients(
     """The backward sweep; returns gradients per value (``None`` where not needed) and
     the gradient with respect to the initial state."""
     circuit, n = problem.circuit, problem.circuit.n_qubits
-    batch = psi.shape[0]
+    ops, batch, dtype, dev = circuit.ops, psi.shape[0], psi.dtype, psi.device
     lam = torch.zeros_like(psi)
     for o, obs in enumerate(problem.observables):
-        lam = lam + grad_out[:, o : o + 1].to(psi.dtype) * apply_pauli_sum(psi, n, obs)
+        lam = lam + grad_out[:, o : o + 1].to(dtype) * apply_pauli_sum(psi, n, obs)
+    parametrised = [i for i, op in enumerate(ops) if op.gate.build is not None and op.gate.n_params]
+    built = {i: m for members, stacked in grouped_matrices(ops, values, parametrised, dtype, dev)
+             for i, m in zip(members, stacked)}  # fmt: skip
     # psi and lambda travel together as one batch of 2B states: one kernel call per op.
     pair = torch.cat([psi, lam]).reshape((2 * batch,) + (2,) * n)
-    grads: list[list[torch.Tensor | None]] = [[None] * len(v) for v in values]
-    for i in range(len(circuit.ops) - 1, -1, -1):
-        op = circuit.ops[i]
-        dagger = _adjoint_matrix(op, op_matrix(op, values[i], psi.dtype, psi.device))
+    daggers, crosses = {}, {}
+    for i in range(len(ops) - 1, -1, -1):
+        op = ops[i]
+        matrix = built[i] if i in built else op_matrix(op, values[i], dtype, dev)
+        dagger = _adjoint_matrix(op, matrix)
         per_pair = dagger
         if isinstance(dagger, torch.Tensor) and dagger.shape[0] > 1:
             per_pair = torch.cat([dagger, dagger])
         pair = _step_back(pair, op, per_pair, n)  # now psi_(i-1) and U_i^dagger lambda
         if any(needs[i]):
-            cross = _cross_matrix(pair[batch:], pair[:batch], op)
-            grads[i] = _parameter_gradients(op, values[i], dagger, cross, needs[i])
+            daggers[i] = dagger
+            crosses[i] = _cross_matrix(pair[batch:], pair[:batch], op)
+    wanted = [i for i in range(len(ops)) if any(needs[i])]
+    grads: list[list[torch.Tensor | None]] = [[None] * len(v) for v in values]
+    if wanted:
+        for i, per_op in _parameter_gradients(circuit, values, wanted, daggers, crosses, needs, dtype, dev).items():
+            grads[i] = per_op
     return grads, 2 * pair[batch:].reshape(batch, -1)
 
 

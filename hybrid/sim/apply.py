@@ -75,3 +75,29 @@ def apply_op(state: torch.Tensor, op: Operation, matrix, axis_of: Mapping[int, i
         controls = [axis_of[c] if axis_of else c + 1 for c in op.controls]
         return apply_controlled(state, controls, op.control_values, axes, inner)
     return inner(state, axes)
+
+
+def grouped_matrices(
+    ops: Sequence, values: list[Values], indices: Sequence[int], dtype: torch.dtype, dev: torch.device
+) -> list[tuple[list[int], torch.Tensor]]:
+    """Matrices of many parametrised ops, built one call per kind of gate.
+
+    Returns ``(op indices, stacked)`` groups: ``stacked`` is ``(g, Bm, d, d)`` (or
+    ``(g, Bm, d)`` for diagonal gates), adjoints applied. Ops of one gate, adjoint flag
+    and batch size share a group, so their parameters are simply concatenated.
+    """
+    groups: dict[tuple, list[int]] = {}
+    for i in indices:
+        op = ops[i]
+        batch = max((v.shape[0] for v in values[i]), default=1)
+        groups.setdefault((op.gate, op.adjoint, batch), []).append(i)
+    out = []
+    for (gate, adjoint, batch), members in groups.items():
+        columns = [torch.cat([values[i][p].expand(batch) for i in members]) for p in range(gate.n_params)]
+        m = gate.build(columns, dtype).to(dev)  # (g * Bm, ...)
+        if m.shape[0] != len(members) * batch:  # a constant gate: one matrix for all
+            m = m.expand(len(members) * batch, *m.shape[1:])
+        if adjoint:
+            m = m.conj() if gate.kind is g.Kind.DIAGONAL else m.conj().transpose(-1, -2)
+        out.append((members, m.reshape(len(members), batch, *m.shape[1:])))
+    return out

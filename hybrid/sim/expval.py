@@ -11,6 +11,7 @@ from .adjoint import AdjointExpval, ExpvalProblem, flatten_values
 from .circuit import Circuit, Operation
 from .device import check_complex_dtype, real_dtype_of, resolve_device
 from .apply import resolve_values
+from .measure import expvals
 from .memory import check_fits
 from .observables import PauliSum, parse_observable
 from .params import bind_parameters
@@ -55,7 +56,9 @@ def expval(
         state = simulate(
             circuit, params, initial_state=initial_state, dtype=dtype, device=device, fusion=fusion
         )
-        out = torch.stack([state.expval(o) for o in obs], dim=-1)
+        out = expvals(state._psi, circuit.n_qubits, obs)  # (B, n_obs)
+        if not state.batched:
+            out = out[0]
         return out[..., 0] if single else out
     return _custom_gradient(circuit, obs, params, initial_state, dtype, device, diff_method, fusion, single)
 

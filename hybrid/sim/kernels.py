@@ -154,6 +154,12 @@ def apply_block(psi: torch.Tensor, matrix: torch.Tensor, wires: Sequence[int], n
         v = psi.view(*lead, d, right)
         target = out.view(*lead, d, right) if out is not None else None
         res = torch.matmul(m, v, out=target)
+    elif d == 2:  # one wire, few trailing amplitudes: two fused multiply-adds beat tiny GEMMs
+        v = psi.view(*lead, 2, right)
+        u = matrix.reshape(matrix.shape[0], 1, 2, 2, 1)  # coefficients broadcast over (L, R)
+        a0, a1 = v[:, :, 0], v[:, :, 1]
+        res = torch.stack([a0 * u[:, :, 0, 0] + a1 * u[:, :, 0, 1], a0 * u[:, :, 1, 0] + a1 * u[:, :, 1, 1]], dim=2)
+        return out.view(psi.shape).copy_(res.view(psi.shape)) if out is not None else res.reshape(psi.shape)
     else:
         rows = psi.view(*lead, d, right).transpose(-1, -2)  # (B, L, R, d)
         res = torch.matmul(rows, m.transpose(-1, -2)).transpose(-1, -2)
