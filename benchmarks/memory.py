@@ -13,6 +13,13 @@ The peak comes from Linux's ``VmHWM`` (reset to the current size through
 a process started from a large parent (this benchmark, by then holding hundreds of MiB)
 inherits the parent's high-water mark in ``ru_maxrss``, which would swamp the gradient's
 own peak. ``ru_maxrss`` is stored too, and used only where ``/proc`` is unavailable.
+
+The probe process runs with ``MALLOC_MMAP_THRESHOLD_`` fixed at 1 MiB. By default glibc
+raises its mmap threshold after a large block is freed, and from then on keeps freed
+state-sized blocks in the heap: resident memory then counts buffers that are already
+free, and the peak depends on allocation history more than on the algorithm. With the
+threshold fixed every state-sized buffer is mapped and unmapped, so the peak is what was
+live at once. The same setting applies to every engine.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -53,7 +61,8 @@ def _run_probe(engine: str, n: int, device: str) -> dict:
     cmd = [sys.executable, "-m", "benchmarks.memory", engine, str(n), "--device", device]
     root = Path(__file__).resolve().parent.parent
     try:
-        proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=TIMEOUT_S)
+        env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": str(2**20)}
+        proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=TIMEOUT_S, env=env)
     except subprocess.TimeoutExpired:
         result = {"error": f"timed out after {TIMEOUT_S} s"}
     else:

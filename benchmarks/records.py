@@ -13,6 +13,7 @@ import json
 import os
 import platform
 import shlex
+import subprocess
 import sys
 from pathlib import Path
 
@@ -112,6 +113,21 @@ def _device_name(device: torch.device) -> str:
     return f"cpu ({_cpu_model() or 'unknown model'})"
 
 
+def _git_state() -> dict | None:
+    """The commit of the checkout and whether the engine has uncommitted edits."""
+    root = Path(__file__).resolve().parent.parent
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=10, check=True).stdout
+
+    try:
+        commit = git("rev-parse", "HEAD").strip()
+        dirty = bool(git("status", "--porcelain", "--", "hybrid").strip())
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {"commit": commit, "engine_dirty": dirty}
+
+
 def run_info(device: torch.device, argv: list[str] | None = None) -> dict:
     """What a reader needs to interpret one run's numbers."""
     argv = sys.argv[1:] if argv is None else argv
@@ -125,5 +141,6 @@ def run_info(device: torch.device, argv: list[str] | None = None) -> dict:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "versions": {pkg: _version(pkg) for pkg in _PACKAGES},
+        "git": _git_state(),
         "env": {k: os.environ[k] for k in _THREAD_ENV if k in os.environ},
     }

@@ -14,16 +14,15 @@ backpropagation instead keeps one state per gate. Works per sample over a batch.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
 
 from . import gates as g
 from .apply import apply_op, grouped_matrices, inverse_permutation, op_matrix
-from .kernels import apply_block, apply_inplace
+from .kernels import apply_inplace
 from .circuit import Circuit, Operation
-from .measure import apply_pauli_sum, expvals
+from .measure import apply_pauli_sum, diagonal_table, expvals
 from .observables import PauliSum
 from .plan import FusionConfig
 
@@ -52,12 +51,18 @@ def unflatten_values(shapes: tuple[int, ...], flat) -> list[list[torch.Tensor]]:
     return out
 
 
-def forward_expvals(problem: ExpvalProblem, values, psi0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Final state ``(B, 2**n)`` and expectation values ``(B, n_obs)``, no autograd."""
+def forward_expvals(
+    problem: ExpvalProblem, values, psi0: torch.Tensor, *, consume: bool = False
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Final state ``(B, 2**n)`` and expectation values ``(B, n_obs)``, no autograd.
+
+    With ``consume`` the run works in ``psi0``'s own memory (one state less).
+    """
     from .simulate import run  # simulate imports this module's users; keep the edge one-way
 
     n = problem.circuit.n_qubits
-    psi = run(problem.circuit, values, psi0.clone(), config=problem.fusion, inplace=True)
+    start = psi0.detach() if consume else psi0.detach().clone()
+    psi = run(problem.circuit, values, start, config=problem.fusion, inplace=True)
     return psi, expvals(psi, n, problem.observables)
 
 
@@ -84,11 +89,12 @@ def _cross_matrix(lam: torch.Tensor, psi: torch.Tensor, op: Operation) -> torch.
         reduced = prod.sum(dim=others) if others else prod
         order = sorted(range(k), key=lambda i: axes[i])
         return reduced.permute(0, *(1 + order.index(i) for i in range(k))).reshape(batch, 2**k)
-    if k == 1:  # the common case: a (B, L, 2, R) view, no reordering copy
+    if k == 1:  # the common case: four overlaps of half-states, one half-size temporary
         a = axes[0]
-        left = math.prod(lam_s.shape[1:a])
-        lv, pv = lam_s.reshape(batch, left, 2, -1), psi_s.reshape(batch, left, 2, -1)
-        return torch.matmul(lv.conj(), pv.transpose(-1, -2)).sum(1)  # (B, 2, 2)
+        halves_l = [lam_s.select(a, bit) for bit in (0, 1)]
+        halves_p = [psi_s.select(a, bit) for bit in (0, 1)]
+        entries = [[(x.conj() * y).reshape(batch, -1).sum(-1) for y in halves_p] for x in halves_l]
+        return torch.stack([torch.stack(row, -1) for row in entries], -2)  # (B, 2, 2)
     ends = list(range(lam_s.dim() - k, lam_s.dim()))
     rows_l = torch.movedim(lam_s, axes, ends).reshape(batch, -1, 2**k)  # (B, R, d)
     rows_p = torch.movedim(psi_s, axes, ends).reshape(batch, -1, 2**k)
@@ -97,13 +103,20 @@ def _cross_matrix(lam: torch.Tensor, psi: torch.Tensor, op: Operation) -> torch.
 
 def _step_back(pair: torch.Tensor, op: Operation, dagger, n: int) -> torch.Tensor:
     """Apply U^dagger to the psi/lambda pair, in place where a fast kernel exists."""
-    if op.gate.kind is g.Kind.DENSE and not op.controls and len(op.wires) == 1:
-        flat = pair.reshape(pair.shape[0], -1)
-        return apply_block(flat, dagger, op.wires, n).reshape(pair.shape)
     targets, controls = [w + 1 for w in op.wires], [c + 1 for c in op.controls]
-    if apply_inplace(pair, op.gate.kind.value, dagger, targets, controls, op.control_values):
+    kind = op.gate.kind.value
+    if n >= _SPLIT_FROM_QUBITS and (not isinstance(dagger, torch.Tensor) or dagger.shape[0] == 1):
+        # Large states: psi and lambda one at a time, so in-place temporaries stay small.
+        half = pair.shape[0] // 2
+        if apply_inplace(pair[:half], kind, dagger, targets, controls, op.control_values):
+            apply_inplace(pair[half:], kind, dagger, targets, controls, op.control_values)
+            return pair
+    elif apply_inplace(pair, kind, dagger, targets, controls, op.control_values):
         return pair
     return apply_op(pair, op, dagger)
+
+
+_SPLIT_FROM_QUBITS = 16
 
 
 def _parameter_gradients(circuit, values, indices, daggers, crosses, needs, dtype, dev):
@@ -134,6 +147,18 @@ def _parameter_gradients(circuit, values, indices, daggers, crosses, needs, dtyp
     return grads
 
 
+def _load_lambda(lam: torch.Tensor, psi: torch.Tensor, n: int, observables, grad_out: torch.Tensor) -> None:
+    """lambda = sum_o g_o H_o psi, written into ``lam``. Diagonal (Z-only) observables are
+    one phase-free multiply by their weighted sign table, with no state-sized temporaries."""
+    table = diagonal_table(n, tuple(observables), psi.real.dtype, psi.device)
+    if table is not None:
+        lam.copy_(psi).mul_(grad_out.to(table.dtype) @ table.T)  # (B, 2**n) real weights
+        return
+    lam.zero_()
+    for o, obs in enumerate(observables):
+        lam.add_(apply_pauli_sum(psi, n, obs).mul_(grad_out[:, o : o + 1].to(psi.dtype)))
+
+
 def adjoint_gradients(
     problem: ExpvalProblem, values, psi: torch.Tensor, grad_out: torch.Tensor, needs: list[list[bool]]
 ) -> tuple[list[list[torch.Tensor | None]], torch.Tensor]:
@@ -141,14 +166,16 @@ def adjoint_gradients(
     the gradient with respect to the initial state."""
     circuit, n = problem.circuit, problem.circuit.n_qubits
     ops, batch, dtype, dev = circuit.ops, psi.shape[0], psi.dtype, psi.device
-    lam = torch.zeros_like(psi)
-    for o, obs in enumerate(problem.observables):
-        lam = lam + grad_out[:, o : o + 1].to(dtype) * apply_pauli_sum(psi, n, obs)
     parametrised = [i for i, op in enumerate(ops) if op.gate.build is not None and op.gate.n_params]
     built = {i: m for members, stacked in grouped_matrices(ops, values, parametrised, dtype, dev)
              for i, m in zip(members, stacked)}  # fmt: skip
-    # psi and lambda travel together as one batch of 2B states: one kernel call per op.
-    pair = torch.cat([psi, lam]).reshape((2 * batch,) + (2,) * n)
+    # psi and lambda = sum_o g_o H_o psi travel together as one batch of 2B states (one
+    # kernel call per op), built in one buffer so the sweep holds about three states.
+    pair = torch.empty((2 * batch, 2**n), dtype=dtype, device=dev)
+    pair[:batch].copy_(psi)
+    del psi
+    _load_lambda(pair[batch:], pair[:batch], n, problem.observables, grad_out)
+    pair = pair.reshape((2 * batch,) + (2,) * n)
     daggers, crosses = {}, {}
     for i in range(len(ops) - 1, -1, -1):
         op = ops[i]
@@ -170,19 +197,24 @@ def adjoint_gradients(
 
 
 class AdjointExpval(torch.autograd.Function):
-    """``apply(problem, psi0, *flat_values) -> (B, n_obs)`` with adjoint-method gradients."""
+    """``apply(problem, psi0, *flat_values) -> (B, n_obs)`` with adjoint-method gradients.
+
+    The final state is kept on ``ctx`` as a plain no-grad tensor: the sweep copies it into
+    its own buffer, so backward holds about four states at its peak.
+    """
 
     @staticmethod
     def forward(ctx, problem: ExpvalProblem, psi0: torch.Tensor, *flat):
         values = unflatten_values(problem.shapes, flat)
-        psi, out = forward_expvals(problem, values, psi0)
-        ctx.problem = problem
-        ctx.save_for_backward(psi, *flat)
+        psi, out = forward_expvals(problem, values, psi0, consume=not psi0.requires_grad)
+        ctx.problem, ctx.final_state = problem, psi
+        ctx.save_for_backward(*flat)
         return out
 
     @staticmethod
     def backward(ctx, grad_out):
-        psi, *flat = ctx.saved_tensors
+        flat = ctx.saved_tensors
+        psi = ctx.final_state  # kept: backward may run again on a retained graph
         problem = ctx.problem
         values = unflatten_values(problem.shapes, flat)
         needs = unflatten_values(problem.shapes, list(ctx.needs_input_grad[2:]))

@@ -218,4 +218,15 @@ def apply_inplace(
         sub = psi[tuple(index)]
         sub.copy_(apply_dense(sub, matrix, sub_axes))
         return True
+    if kind == "dense" and len(target_axes) == 1:  # 2x2 on one wire: one half-size temporary
+        a0, a1 = psi.select(target_axes[0], 0), psi.select(target_axes[0], 1)
+        shape = [matrix.shape[0]] + [1] * (a0.dim() - 1)
+
+        def u(i: int, j: int) -> torch.Tensor:
+            return matrix[:, i, j].reshape(shape)
+
+        first = a0.clone()
+        a0.mul_(u(0, 0)).addcmul_(a1, u(0, 1))
+        a1.mul_(u(1, 1)).addcmul_(first, u(1, 0))
+        return True
     return False

@@ -158,23 +158,30 @@ def expvals(psi: torch.Tensor, n: int, observables: Sequence[PauliSum]) -> torch
     """``(B, n_obs)``: every observable's <H>; Z-only sets share one pass over |psi|^2."""
     for obs in observables:
         _check_observable(obs, n)
-    diagonal = all(p is Pauli.Z for obs in observables for _, word in obs.terms for _, p in word)
-    if diagonal and 2**n * len(observables) <= _SIGN_TABLE_LIMIT:
-        table = _sign_table(n, tuple(observables), psi.real.dtype, psi.device)  # (2**n, n_obs)
+    table = diagonal_table(n, tuple(observables), psi.real.dtype, psi.device)  # (2**n, n_obs)
+    if table is not None:
         return (psi.real**2 + psi.imag**2) @ table
     return torch.stack([expval(psi, n, obs) for obs in observables], dim=-1)
 
 
+def diagonal_table(n: int, observables: tuple[PauliSum, ...], dtype, device) -> torch.Tensor | None:
+    """The ``(2**n, n_obs)`` diagonals of Z-only observables; ``None`` if any is not
+    diagonal or the table would be too large to keep."""
+    diagonal = all(p is Pauli.Z for obs in observables for _, word in obs.terms for _, p in word)
+    if not diagonal or 2**n * len(observables) > _SIGN_TABLE_LIMIT:
+        return None
+    return _sign_table(n, observables, dtype, device)
+
+
 @functools.lru_cache(maxsize=32)
 def _sign_table(n: int, observables: tuple[PauliSum, ...], dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    index = torch.arange(2**n, device=device)
-    columns = []
-    for obs in observables:
-        column = torch.zeros(2**n, dtype=dtype, device=device)
+    # Built by broadcasting +-1 along each wire's axis: no index arrays of 2**n integers.
+    table = torch.zeros((2**n, len(observables)), dtype=dtype, device=device)
+    sign = torch.tensor([1.0, -1.0], dtype=dtype, device=device)
+    for column, obs in enumerate(observables):
         for coeff, word in obs.terms:
-            parity = torch.zeros(2**n, dtype=torch.long, device=device)
+            term = torch.full((2,) * n, coeff, dtype=dtype, device=device)
             for wire, _ in word:
-                parity ^= (index >> (n - 1 - wire)) & 1
-            column += coeff * (1 - 2 * parity).to(dtype)
-        columns.append(column)
-    return torch.stack(columns, dim=-1)
+                term.mul_(sign.reshape([2 if a == wire else 1 for a in range(n)]))
+            table[:, column] += term.reshape(-1)
+    return table

@@ -10,6 +10,7 @@ To draw many trajectories of one circuit, run it with a batch (for example a bat
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -88,7 +89,7 @@ def run(
     and one spare buffer are reused (no autograd through it).
     """
     n, ops = circuit.n_qubits, circuit.ops
-    steps = _steps(circuit, values, config)
+    steps = _steps(circuit, values, config, psi.shape[0])
     spare = torch.empty_like(psi) if inplace else None
     for step in steps:
         if step.kind is StepKind.SINGLE:
@@ -98,6 +99,9 @@ def run(
             psi = apply_phase_block(psi, phases, step.wires, n, inplace)
         else:
             matrix = block_operator(step, ops, values, psi.dtype, psi.device)
+            if inplace and len(step.wires) == 1:  # 2x2: in place, one half-size temporary
+                apply_inplace(psi.view((psi.shape[0],) + (2,) * n), "dense", matrix, [step.wires[0] + 1])
+                continue
             result = apply_block(psi, matrix, step.wires, n, out=spare)
             if inplace:
                 spare, psi = psi, result
@@ -116,9 +120,13 @@ def _fusion_config(fusion: FusionConfig | bool, dev: torch.device) -> FusionConf
     return fusion
 
 
-def _steps(circuit: Circuit, values: list, config: FusionConfig | None) -> tuple[Step, ...]:
+def _steps(circuit: Circuit, values: list, config: FusionConfig | None, batch: int) -> tuple[Step, ...]:
     if config is None:
         return tuple(Step(StepKind.SINGLE, (i,), ()) for i in range(len(circuit.ops)))
+    if 2**circuit.n_qubits >= batch:
+        # Building a whole-width 2**n x 2**n block costs about 2**n passes of its rows; it
+        # only pays when the batch of states it replaces is larger than that.
+        config = replace(config, small_circuit=0)
     batched = frozenset(i for i, op in enumerate(circuit.ops) if _is_batched(op, values[i]))
     return compile_plan(circuit, batched, config)
 
