@@ -9,15 +9,11 @@ import torch
 
 from .adjoint import AdjointExpval, ExpvalProblem, flatten_values
 from .circuit import Circuit, Operation
-from .device import check_complex_dtype, real_dtype_of, resolve_device
-from .apply import resolve_values
 from .measure import expvals
-from .memory import check_fits
 from .observables import PauliSum, parse_observable
-from .params import bind_parameters
-from .shift import ParameterShiftExpval
-from .simulate import _batch_size, _fusion_config, _initial_state, simulate
 from .plan import FusionConfig
+from .shift import ParameterShiftExpval
+from .simulate import prepare, simulate
 
 __all__ = ["expval", "DIFF_METHODS"]
 
@@ -69,19 +65,12 @@ def _custom_gradient(circuit, obs, params, initial_state, dtype, device, diff_me
     for op in circuit.ops:
         if isinstance(op.data, torch.Tensor) and op.data.requires_grad:
             raise ValueError(f"diff_method={diff_method!r} differentiates gate parameters, not matrices; use 'backprop'")
-    dtype = check_complex_dtype(dtype)
-    dev = resolve_device(device)
-    n = circuit.n_qubits
-    bindings = bind_parameters(circuit.parameters, params)
-    batch, batched = _batch_size(circuit, bindings, initial_state)
-    check_fits(n, batch, dtype, dev, stored_states=1)
-    values = resolve_values(circuit, bindings, real_dtype_of(dtype), dev)
-    shapes, flat = flatten_values(values)
-    psi0 = _initial_state(initial_state, n, batch, dtype, dev)
-    problem = ExpvalProblem(circuit, obs, shapes, _fusion_config(fusion, dev))
+    job = prepare(circuit, params, initial_state, dtype, device, fusion, extra_states=1)
+    shapes, flat = flatten_values(job.values)
+    problem = ExpvalProblem(circuit, obs, shapes, job.config)
     function = AdjointExpval if diff_method == "adjoint" else ParameterShiftExpval
-    out = function.apply(problem, psi0, *flat)  # (B, n_obs)
-    if not batched:
+    out = function.apply(problem, job.psi, *flat)  # (B, n_obs)
+    if not job.batched:
         out = out[0]
     return out[..., 0] if single else out
 

@@ -10,7 +10,7 @@ To draw many trajectories of one circuit, run it with a batch (for example a bat
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -26,7 +26,7 @@ from .params import bind_parameters
 from .plan import FusionConfig, Step, StepKind, block_operator, compile_plan
 from .state import State
 
-__all__ = ["simulate", "run"]
+__all__ = ["simulate", "run", "prepare", "Job"]
 
 def simulate(
     circuit: Circuit,
@@ -54,23 +54,44 @@ def simulate(
             :class:`~hybrid.sim.plan.FusionConfig`, or ``False`` for the generic one-gate-
             at-a-time path (the reference the fused path is tested against).
     """
+    job = prepare(circuit, params, initial_state, dtype, device, fusion)
+    bits = torch.zeros((job.psi.shape[0], circuit.n_clbits), dtype=torch.long, device=job.psi.device)
+    gen = torch.Generator().manual_seed(seed) if seed is not None else None
+    psi = run(circuit, job.values, job.psi, config=job.config, bits=bits, gen=gen, inplace=not job.tracking_grad)
+    return State(psi, circuit.n_qubits, job.batched, bits)
+
+
+@dataclass
+class Job:
+    """Everything a run needs, checked: resolved values, the initial state, the plan config."""
+
+    values: list
+    psi: torch.Tensor  # (B, 2**n), a fresh tensor the run may overwrite
+    batched: bool
+    config: FusionConfig | None
+    tracking_grad: bool  # autograd records the run (so it cannot work in place)
+
+
+def prepare(circuit, params, initial_state, dtype, device, fusion, *, extra_states: int | None = None) -> Job:
+    """Check the inputs, refuse what will not fit in memory, and lay out the run.
+
+    ``extra_states``: full states the caller keeps alive besides the run's own; ``None``
+    means autograd decides (one state per gate when it records the run).
+    """
     if not isinstance(circuit, Circuit):
-        raise TypeError(f"simulate() takes a hybrid Circuit; got {type(circuit).__name__}")
+        raise TypeError(f"expected a hybrid Circuit; got {type(circuit).__name__}")
     dtype = check_complex_dtype(dtype)
     dev = resolve_device(device)
     n = circuit.n_qubits
     bindings = bind_parameters(circuit.parameters, params)
     batch, batched = _batch_size(circuit, bindings, initial_state)
-    tracking_grad = torch.is_grad_enabled() and _any_requires_grad(circuit, bindings, initial_state)
-    check_fits(n, batch, dtype, dev, stored_states=len(circuit.ops) if tracking_grad else 0)
-
+    grad = torch.is_grad_enabled() and _any_requires_grad(circuit, bindings, initial_state)
+    if extra_states is None:
+        extra_states = len(circuit.ops) if grad else 0
+    check_fits(n, batch, dtype, dev, stored_states=extra_states)
     values = resolve_values(circuit, bindings, real_dtype_of(dtype), dev)
-    psi = _initial_state(initial_state, n, batch, dtype, dev)  # (B, 2**n), a fresh tensor
-    bits = torch.zeros((batch, circuit.n_clbits), dtype=torch.long, device=dev)
-    gen = torch.Generator().manual_seed(seed) if seed is not None else None
-    config = _fusion_config(fusion, dev)
-    psi = run(circuit, values, psi, config=config, bits=bits, gen=gen, inplace=not tracking_grad)
-    return State(psi, n, batched, bits)
+    psi = _initial_state(initial_state, n, batch, dtype, dev)
+    return Job(values, psi, batched, _fusion_config(fusion, dev), grad)
 
 
 def run(
