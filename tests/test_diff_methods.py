@@ -91,3 +91,14 @@ def test_diff_method_errors():
     out = expval(Circuit(1).rx(0.2, 0), Z(0), initial_state=init, dtype=torch.complex128, diff_method="parameter-shift")
     with pytest.raises(ValueError, match="cannot differentiate the initial state"):
         out.backward()
+
+
+def test_adjoint_backward_twice_on_a_retained_graph():
+    w = torch.tensor([0.3, -1.1, 0.7], dtype=torch.float64, requires_grad=True)
+    c = Circuit(3).ry(w[0], 0).cx(0, 1).rot(w[1], w[2], w[0], 2).cz(1, 2).unitary(np.eye(4)[[2, 0, 3, 1]], [2, 0])
+    out = expval(c, Z(0) + X(2), dtype=torch.complex128, diff_method="adjoint")
+    first = torch.autograd.grad(out, w, retain_graph=True)[0]
+    second = torch.autograd.grad(out, w)[0]
+    assert torch.equal(first, second)
+    want = torch.autograd.grad(expval(c, Z(0) + X(2), dtype=torch.complex128, diff_method="backprop"), w)[0]
+    np.testing.assert_allclose(first.numpy(), want.numpy(), atol=1e-10)

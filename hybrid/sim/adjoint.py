@@ -159,22 +159,45 @@ def _load_lambda(lam: torch.Tensor, psi: torch.Tensor, n: int, observables, grad
         lam.add_(apply_pauli_sum(psi, n, obs).mul_(grad_out[:, o : o + 1].to(psi.dtype)))
 
 
+def forward_into_pair(problem: ExpvalProblem, values, psi0: torch.Tensor) -> tuple[torch.Tensor, int, torch.Tensor]:
+    """Run the circuit inside a ``(2B, 2**n)`` buffer whose halves serve as ping-pong
+    buffers now and as psi and lambda in the backward sweep (so no extra copy of the final
+    state is ever kept). Returns the buffer, the half that holds psi, and <H_o>."""
+    from .simulate import run  # simulate imports this module's users; keep the edge one-way
+
+    batch = psi0.shape[0]
+    base = psi0._base
+    if base is not None and base.shape == (2 * batch,) + psi0.shape[1:] and base.data_ptr() == psi0.data_ptr():
+        pair = base.detach()  # the caller laid psi0 out as the first half of a pair already
+    else:
+        pair = torch.empty((2 * batch,) + psi0.shape[1:], dtype=psi0.dtype, device=psi0.device)
+        pair[:batch].copy_(psi0.detach())
+    psi = run(problem.circuit, values, pair[:batch], config=problem.fusion, inplace=True, spare=pair[batch:])
+    if psi.data_ptr() == pair[batch:].data_ptr():
+        half = 1
+    else:
+        half = 0
+        if psi.data_ptr() != pair.data_ptr():  # a generic (out-of-place) last step
+            pair[:batch].copy_(psi)
+    return pair, half, expvals(pair[batch * half : batch * (half + 1)], problem.circuit.n_qubits, problem.observables)
+
+
 def adjoint_gradients(
-    problem: ExpvalProblem, values, psi: torch.Tensor, grad_out: torch.Tensor, needs: list[list[bool]]
+    problem: ExpvalProblem, values, pair: torch.Tensor, psi_half: int, grad_out: torch.Tensor, needs: list[list[bool]]
 ) -> tuple[list[list[torch.Tensor | None]], torch.Tensor]:
-    """The backward sweep; returns gradients per value (``None`` where not needed) and
-    the gradient with respect to the initial state."""
+    """The backward sweep over ``pair`` (psi in half ``psi_half``, lambda written into the
+    other); returns gradients per value (``None`` where not needed) and the gradient with
+    respect to the initial state. Afterwards the psi half holds the initial state again."""
     circuit, n = problem.circuit, problem.circuit.n_qubits
-    ops, batch, dtype, dev = circuit.ops, psi.shape[0], psi.dtype, psi.device
+    ops, batch, dtype, dev = circuit.ops, pair.shape[0] // 2, pair.dtype, pair.device
     parametrised = [i for i, op in enumerate(ops) if op.gate.build is not None and op.gate.n_params]
     built = {i: m for members, stacked in grouped_matrices(ops, values, parametrised, dtype, dev)
              for i, m in zip(members, stacked)}  # fmt: skip
-    # psi and lambda = sum_o g_o H_o psi travel together as one batch of 2B states (one
-    # kernel call per op), built in one buffer so the sweep holds about three states.
-    pair = torch.empty((2 * batch, 2**n), dtype=dtype, device=dev)
-    pair[:batch].copy_(psi)
-    del psi
-    _load_lambda(pair[batch:], pair[:batch], n, problem.observables, grad_out)
+    # psi and lambda = sum_o g_o H_o psi travel together as one batch of 2B states: one
+    # kernel call per op (both halves get the same matrix, so their order does not matter).
+    halves = (slice(0, batch), slice(batch, 2 * batch))
+    psi_part, lam_part = halves[psi_half], halves[1 - psi_half]
+    _load_lambda(pair[lam_part], pair[psi_part], n, problem.observables, grad_out)
     pair = pair.reshape((2 * batch,) + (2,) * n)
     daggers, crosses = {}, {}
     for i in range(len(ops) - 1, -1, -1):
@@ -187,38 +210,50 @@ def adjoint_gradients(
         pair = _step_back(pair, op, per_pair, n)  # now psi_(i-1) and U_i^dagger lambda
         if any(needs[i]):
             daggers[i] = dagger
-            crosses[i] = _cross_matrix(pair[batch:], pair[:batch], op)
+            crosses[i] = _cross_matrix(pair[lam_part], pair[psi_part], op)
     wanted = [i for i in range(len(ops)) if any(needs[i])]
     grads: list[list[torch.Tensor | None]] = [[None] * len(v) for v in values]
     if wanted:
         for i, per_op in _parameter_gradients(circuit, values, wanted, daggers, crosses, needs, dtype, dev).items():
             grads[i] = per_op
-    return grads, 2 * pair[batch:].reshape(batch, -1)
+    return grads, 2 * pair[lam_part].reshape(batch, -1)
 
 
 class AdjointExpval(torch.autograd.Function):
     """``apply(problem, psi0, *flat_values) -> (B, n_obs)`` with adjoint-method gradients.
 
-    The final state is kept on ``ctx`` as a plain no-grad tensor: the sweep copies it into
-    its own buffer, so backward holds about four states at its peak.
+    The forward pass runs inside the two-state buffer the backward sweep will use, so
+    forward and backward together hold about three to four states at their peak. A second
+    backward on a retained graph first runs the circuit again (the sweep rewinds psi).
     """
 
     @staticmethod
     def forward(ctx, problem: ExpvalProblem, psi0: torch.Tensor, *flat):
         values = unflatten_values(problem.shapes, flat)
-        psi, out = forward_expvals(problem, values, psi0, consume=not psi0.requires_grad)
-        ctx.problem, ctx.final_state = problem, psi
+        pair, half, out = forward_into_pair(problem, values, psi0)
+        ctx.problem, ctx.pair, ctx.half, ctx.rewound = problem, pair, half, False
+        # A repeated backward must start again from psi0 exactly. A basis state is rebuilt
+        # from its index at no memory cost; other initial states are kept.
+        nonzero = (psi0[0] != 0).nonzero()
+        basis = psi0.shape[0] == 1 and nonzero.numel() == 1 and bool(psi0[0, nonzero[0, 0]] == 1)
+        ctx.initial = int(nonzero[0, 0]) if basis else psi0.detach().clone()
         ctx.save_for_backward(*flat)
         return out
 
     @staticmethod
     def backward(ctx, grad_out):
         flat = ctx.saved_tensors
-        psi = ctx.final_state  # kept: backward may run again on a retained graph
         problem = ctx.problem
         values = unflatten_values(problem.shapes, flat)
         needs = unflatten_values(problem.shapes, list(ctx.needs_input_grad[2:]))
         with torch.no_grad():
-            grads, grad_psi0 = adjoint_gradients(problem, values, psi, grad_out, needs)
+            if ctx.rewound:  # an earlier backward consumed the final state: run again
+                start = ctx.initial
+                if isinstance(start, int):
+                    start = torch.zeros((1, ctx.pair.shape[1]), dtype=ctx.pair.dtype, device=ctx.pair.device)
+                    start[0, ctx.initial] = 1
+                ctx.pair, ctx.half, _ = forward_into_pair(problem, values, start)
+            grads, grad_psi0 = adjoint_gradients(problem, values, ctx.pair, ctx.half, grad_out, needs)
+            ctx.rewound = True
         flat_grads = [gr for per_op in grads for gr in per_op]
-        return (None, grad_psi0 if ctx.needs_input_grad[1] else None, *flat_grads)
+        return (None, grad_psi0.clone() if ctx.needs_input_grad[1] else None, *flat_grads)

@@ -103,15 +103,18 @@ def run(
     bits: torch.Tensor | None = None,
     gen: torch.Generator | None = None,
     inplace: bool = False,
+    spare: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Evolve ``psi`` ``(B, 2**n)`` through ``circuit`` with resolved parameter ``values``.
 
     ``config=None`` runs the generic path, one op at a time. With ``inplace`` the state
-    and one spare buffer are reused (no autograd through it).
+    and one spare buffer (``spare``, or a new one) are reused (no autograd through it); the
+    result is in whichever of the two the last step wrote.
     """
     n, ops = circuit.n_qubits, circuit.ops
     steps = _steps(circuit, values, config, psi.shape[0])
-    spare = torch.empty_like(psi) if inplace else None
+    if inplace and spare is None:
+        spare = torch.empty_like(psi)  # the other half of a ping-pong pair of buffers
     for step in steps:
         if step.kind is StepKind.SINGLE:
             psi = _single(psi, ops[step.ops[0]], values[step.ops[0]], n, bits, gen, inplace)
