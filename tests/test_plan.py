@@ -15,6 +15,7 @@ from .strategies import build_ours, random_programs
 configs = st.builds(
     FusionConfig,
     max_dense=st.integers(1, 5),
+    max_dense_batched=st.integers(1, 4),
     max_diagonal=st.integers(1, 12),
     small_circuit=st.integers(0, 8),
     lookahead=st.integers(1, 64),

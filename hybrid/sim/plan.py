@@ -62,9 +62,12 @@ class Step:
 @dataclass(frozen=True)
 class FusionConfig:
     """Block sizes. ``max_dense`` trades passes for compute (4 suits a 2-core CPU, 5 a GPU);
-    ``small_circuit`` lets batch-independent blocks span every wire when n is that small."""
+    ``max_dense_batched`` caps blocks that hold per-sample gates (each sample gets its own
+    matrix); ``small_circuit`` lets batch-independent blocks span every wire when n is that
+    small and the batch is larger than 2**n."""
 
     max_dense: int = 4
+    max_dense_batched: int = 2  # blocks holding per-sample (batched) gates
     max_diagonal: int = 10
     small_circuit: int = 8
     lookahead: int = 256
@@ -98,6 +101,11 @@ def compile_plan(
 def _dense_limit(n: int, batched: bool, config: FusionConfig) -> int:
     if not batched and n <= config.small_circuit:
         return n
+    if batched:
+        # A per-sample block costs B * d**3 to build (on top of the small-op overhead of
+        # building B matrices); measured on the batched-layer benchmark, blocks of two
+        # wires are where that stops paying off.
+        return min(config.max_dense, config.max_dense_batched)
     return config.max_dense
 
 
