@@ -116,7 +116,7 @@ def _step_back(pair: torch.Tensor, op: Operation, dagger, n: int) -> torch.Tenso
     return apply_op(pair, op, dagger)
 
 
-_SPLIT_FROM_QUBITS = 16
+_SPLIT_FROM_QUBITS = 20  # from here a state is >= 16 MiB: temporaries matter more than calls
 
 
 def _parameter_gradients(circuit, values, indices, daggers, crosses, needs, dtype, dev):
@@ -182,6 +182,51 @@ def forward_into_pair(problem: ExpvalProblem, values, psi0: torch.Tensor) -> tup
     return pair, half, expvals(pair[batch * half : batch * (half + 1)], problem.circuit.n_qubits, problem.observables)
 
 
+def _permutation_runs(circuit: Circuit) -> dict[int, tuple[int, torch.Tensor]]:
+    """Runs of two or more consecutive permutation gates (CNOT rings, swaps, oracles):
+    ``{last op index: (first op index, image)}`` where basis state x goes to image[x]
+    through the run, so ``state.index_select(-1, image)`` undoes it. Cached per circuit
+    version; for small states, where one gather beats many small slice swaps."""
+    key = ("adjoint-permutation-runs", circuit.version)
+    cache = circuit.__dict__.setdefault("_plan_cache", {})
+    if key in cache:
+        return cache[key]
+    runs, start, ops = {}, None, circuit.ops
+    for i, op in enumerate(ops + [None]):
+        is_perm = isinstance(op, Operation) and op.gate.kind is g.Kind.PERMUTATION and op.condition is None
+        if is_perm and start is None:
+            start = i
+        if not is_perm and start is not None:
+            if i - start >= 2:
+                runs[i - 1] = (start, _run_image(ops[start:i], circuit.n_qubits))
+            start = None
+    cache[key] = runs
+    return runs
+
+
+def _run_image(ops: list, n: int) -> torch.Tensor:
+    """Where each basis state goes through permutation gates, by integer bit arithmetic."""
+    x = torch.arange(2**n, dtype=torch.long)
+    for op in ops:
+        perm = op.gate.permutation if op.gate.permutation is not None else op.data
+        if op.adjoint:
+            perm = inverse_permutation(perm)
+        table = torch.tensor(perm, dtype=torch.long)
+        local = torch.zeros_like(x)
+        for w in op.wires:
+            local = (local << 1) | ((x >> (n - 1 - w)) & 1)
+        moved = table[local]
+        new = x.clone()
+        for j, w in enumerate(reversed(op.wires)):
+            bit = 1 << (n - 1 - w)
+            new = (new & ~bit) | (((moved >> j) & 1) << (n - 1 - w))
+        active = torch.ones_like(x, dtype=torch.bool)
+        for c, v in zip(op.controls, op.control_values):
+            active &= ((x >> (n - 1 - c)) & 1) == v
+        x = torch.where(active, new, x)
+    return x
+
+
 def adjoint_gradients(
     problem: ExpvalProblem, values, pair: torch.Tensor, psi_half: int, grad_out: torch.Tensor, needs: list[list[bool]]
 ) -> tuple[list[list[torch.Tensor | None]], torch.Tensor]:
@@ -200,17 +245,26 @@ def adjoint_gradients(
     _load_lambda(pair[lam_part], pair[psi_part], n, problem.observables, grad_out)
     pair = pair.reshape((2 * batch,) + (2,) * n)
     daggers, crosses = {}, {}
-    for i in range(len(ops) - 1, -1, -1):
+    runs = _permutation_runs(circuit) if n < _SPLIT_FROM_QUBITS else {}
+    i = len(ops) - 1
+    while i >= 0:
+        if i in runs:  # a run of permutation gates, undone in one gather
+            first, image = runs[i]
+            flat = pair.reshape(2 * batch, -1).index_select(1, image.to(dev))
+            pair = flat.reshape((2 * batch,) + (2,) * n)
+            i = first - 1
+            continue
         op = ops[i]
-        matrix = built[i] if i in built else op_matrix(op, values[i], dtype, dev)
+        i -= 1
+        matrix = built[i + 1] if (i + 1) in built else op_matrix(op, values[i + 1], dtype, dev)
         dagger = _adjoint_matrix(op, matrix)
         per_pair = dagger
         if isinstance(dagger, torch.Tensor) and dagger.shape[0] > 1:
             per_pair = torch.cat([dagger, dagger])
         pair = _step_back(pair, op, per_pair, n)  # now psi_(i-1) and U_i^dagger lambda
-        if any(needs[i]):
-            daggers[i] = dagger
-            crosses[i] = _cross_matrix(pair[lam_part], pair[psi_part], op)
+        if any(needs[i + 1]):
+            daggers[i + 1] = dagger
+            crosses[i + 1] = _cross_matrix(pair[lam_part], pair[psi_part], op)
     wanted = [i for i in range(len(ops)) if any(needs[i])]
     grads: list[list[torch.Tensor | None]] = [[None] * len(v) for v in values]
     if wanted:
