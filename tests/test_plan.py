@@ -121,7 +121,7 @@ def test_initial_state_is_not_modified_in_place():
 def test_plan_is_compiled_once_per_structure(monkeypatch):
     calls = []
     real = plan._fuse
-    monkeypatch.setattr(plan, "_fuse", lambda *a: calls.append(1) or real(*a))
+    monkeypatch.setattr(plan, "_fuse", lambda *a, **k: calls.append(1) or real(*a, **k))
     theta = Parameter("theta")
     c = Circuit(6)
     for w in range(6):
@@ -180,3 +180,19 @@ def test_layered_block_programs_equal_generic_with_gradients():
     steps = compile_plan(circuit(), frozenset(range(n)), FusionConfig())
     kinds = {seg.kind for s in steps for seg in s.program}
     assert plan.SegmentKind.LAYER in kinds and plan.SegmentKind.PERMUTE in kinds
+
+
+@settings(max_examples=30, deadline=None)
+@given(random_programs(max_qubits=6, batch=2), st.integers(0, 63))
+def test_product_state_prefix_from_any_basis_state(program, index):
+    n, ops = program
+    c = Circuit(n)
+    for w in range(n):  # a one-wire prefix for the PRODUCT step to absorb
+        c.ry(0.3 + w, w).rz(torch.tensor([0.2, -0.4], dtype=torch.float64), w).sx(w)
+    c.compose(build_ours(n, ops))
+    index %= 2**n
+    fused = simulate(c, initial_state=index, dtype=torch.complex128)
+    generic = simulate(c, initial_state=index, dtype=torch.complex128, fusion=False)
+    np.testing.assert_allclose(fused.vector.numpy(), generic.vector.numpy(), atol=1e-10)
+    steps = compile_plan(c, frozenset(), FusionConfig(), product_start=True)
+    assert steps[0].kind is StepKind.PRODUCT and len(steps[0].ops) >= 3 * n

@@ -37,6 +37,7 @@ class ExpvalProblem:
     observables: tuple[PauliSum, ...]
     shapes: tuple[int, ...]  # how many values each op has (to unflatten the inputs)
     fusion: FusionConfig | None
+    initial_index: int | None = None  # the runs start from this basis state, if known
 
 
 def flatten_values(values: list[list[torch.Tensor]]) -> tuple[tuple[int, ...], list[torch.Tensor]]:
@@ -62,7 +63,7 @@ def forward_expvals(
 
     n = problem.circuit.n_qubits
     start = psi0.detach() if consume else psi0.detach().clone()
-    psi = run(problem.circuit, values, start, config=problem.fusion, inplace=True)
+    psi = run(problem.circuit, values, start, config=problem.fusion, inplace=True, initial_index=problem.initial_index)
     return psi, expvals(psi, n, problem.observables)
 
 
@@ -172,7 +173,10 @@ def forward_into_pair(problem: ExpvalProblem, values, psi0: torch.Tensor) -> tup
     else:
         pair = torch.empty((2 * batch,) + psi0.shape[1:], dtype=psi0.dtype, device=psi0.device)
         pair[:batch].copy_(psi0.detach())
-    psi = run(problem.circuit, values, pair[:batch], config=problem.fusion, inplace=True, spare=pair[batch:])
+    psi = run(
+        problem.circuit, values, pair[:batch], config=problem.fusion, inplace=True, spare=pair[batch:],
+        initial_index=problem.initial_index,
+    )  # fmt: skip
     if psi.data_ptr() == pair[batch:].data_ptr():
         half = 1
     else:

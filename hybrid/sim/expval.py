@@ -67,7 +67,7 @@ def _custom_gradient(circuit, obs, params, initial_state, dtype, device, diff_me
             raise ValueError(f"diff_method={diff_method!r} differentiates gate parameters, not matrices; use 'backprop'")
     job = prepare(circuit, params, initial_state, dtype, device, fusion, extra_states=1)
     shapes, flat = flatten_values(job.values)
-    problem = ExpvalProblem(circuit, obs, shapes, job.config)
+    problem = ExpvalProblem(circuit, obs, shapes, job.config, job.initial_index)
     psi0 = job.psi
     if diff_method == "adjoint" and not psi0.requires_grad:
         # Lay the initial state out as the first half of the sweep's two-state buffer.

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import torch
 
 from . import gates as g
-from .apply import apply_op, inverse_permutation, op_matrix
+from .apply import apply_op, grouped_matrices, inverse_permutation, op_matrix
 from .circuit import Circuit, Operation
 
 __all__ = ["StepKind", "Step", "FusionConfig", "compile_plan", "block_operator"]
@@ -36,6 +36,7 @@ class StepKind(enum.Enum):
     DENSE = "dense"  # a fused 2**k x 2**k block
     PHASE = "phase"  # a fused diagonal block
     SINGLE = "single"  # one op on the generic kernels (or a measurement)
+    PRODUCT = "product"  # leading one-wire gates on a basis state: a product state, no passes
 
 
 class SegmentKind(enum.Enum):
@@ -86,16 +87,39 @@ def _fusable(op, limit: int) -> bool:
 
 
 def compile_plan(
-    circuit: Circuit, batched_ops: frozenset[int], config: FusionConfig
+    circuit: Circuit, batched_ops: frozenset[int], config: FusionConfig, product_start: bool = False
 ) -> tuple[Step, ...]:
-    """Fuse ``circuit`` into steps; cached per (circuit version, batched ops, config)."""
-    key = (circuit.version, batched_ops, config)
+    """Fuse ``circuit`` into steps; cached per (circuit version, batched ops, config).
+
+    With ``product_start`` (the run starts from a basis state) the one-wire gates that
+    come before anything entangles their wire form a PRODUCT step: the state they make is
+    a Kronecker product of n two-vectors, built directly (angle encoders, first layers).
+    """
+    key = (circuit.version, batched_ops, config, product_start)
     cache = circuit.__dict__.setdefault("_plan_cache", {})
     if key not in cache:
         if len(cache) > 16:
             cache.clear()
-        cache[key] = _fuse(circuit.ops, circuit.n_qubits, batched_ops, config)
+        ops, n = circuit.ops, circuit.n_qubits
+        prefix = _product_prefix(ops, n) if product_start else []
+        head = (Step(StepKind.PRODUCT, tuple(prefix), tuple(range(n))),) if prefix else ()
+        cache[key] = head + _fuse(ops, n, batched_ops, config, skip=frozenset(prefix))
     return cache[key]
+
+
+def _product_prefix(ops: list, n: int) -> list[int]:
+    """Ops that act alone on a wire nothing has entangled yet (they commute with the rest)."""
+    closed: set[int] = set()
+    prefix: list[int] = []
+    for i, op in enumerate(ops):
+        one_wire = isinstance(op, Operation) and op.condition is None and not op.controls and len(op.wires) == 1
+        if one_wire and op.wires[0] not in closed:
+            prefix.append(i)
+            continue
+        closed |= set(op.all_wires)
+        if len(closed) == n:
+            break
+    return prefix
 
 
 def _dense_limit(n: int, batched: bool, config: FusionConfig) -> int:
@@ -109,8 +133,10 @@ def _dense_limit(n: int, batched: bool, config: FusionConfig) -> int:
     return config.max_dense
 
 
-def _fuse(ops: list, n: int, batched_ops: frozenset[int], config: FusionConfig) -> tuple[Step, ...]:
-    done = [False] * len(ops)
+def _fuse(
+    ops: list, n: int, batched_ops: frozenset[int], config: FusionConfig, skip: frozenset[int] = frozenset()
+) -> tuple[Step, ...]:
+    done = [i in skip for i in range(len(ops))]
     steps: list[Step] = []
     for start, op in enumerate(ops):
         if done[start]:
@@ -308,3 +334,28 @@ def _apply_segment(rows, segment: Segment, step: Step, ops, values, dtype, dev):
     axis_of = {w: j + 2 for j, w in enumerate(step.wires)}
     grid = rows.expand(batch, d, d).reshape((batch, d) + (2,) * len(step.wires))
     return apply_op(grid, ops[i], m, axis_of).reshape(batch, d, d)
+
+
+def product_state(step: Step, ops: list, values: list, n: int, index: int, dtype, dev) -> torch.Tensor:
+    """The ``(Bm, 2**n)`` state a PRODUCT step makes from basis state ``index``."""
+    parametrised = [i for i in step.ops if ops[i].gate.build is not None and ops[i].gate.n_params]
+    built = {i: m for members, stacked in grouped_matrices(ops, values, parametrised, dtype, dev)
+             for i, m in zip(members, stacked)}  # fmt: skip
+    per_wire: dict[int, list[int]] = {w: [] for w in range(n)}
+    for i in step.ops:
+        per_wire[ops[i].wires[0]].append(i)
+    state = None
+    for w in range(n):
+        v = torch.zeros((1, 2), dtype=dtype, device=dev)
+        v[0, (index >> (n - 1 - w)) & 1] = 1
+        for i in per_wire[w]:
+            m = built[i] if i in built else op_matrix(ops[i], values[i], dtype, dev)
+            kind = ops[i].gate.kind
+            if kind is g.Kind.PERMUTATION:  # |x> -> |perm[x]>: new[y] = old[inverse[y]]
+                v = v[:, list(inverse_permutation(m))]
+            elif kind is g.Kind.DIAGONAL:
+                v = v * m
+            else:
+                v = (m @ v.unsqueeze(-1)).squeeze(-1)
+        state = v if state is None else (state.unsqueeze(-1) * v.unsqueeze(-2)).reshape(max(len(state), len(v)), -1)
+    return state

@@ -23,7 +23,7 @@ from .device import check_complex_dtype, real_dtype_of, resolve_device
 from .kernels import apply_block, apply_inplace, apply_phase_block
 from .memory import check_fits
 from .params import bind_parameters
-from .plan import FusionConfig, Step, StepKind, block_operator, compile_plan
+from .plan import FusionConfig, Step, StepKind, block_operator, compile_plan, product_state
 from .state import State
 
 __all__ = ["simulate", "run", "prepare", "Job"]
@@ -57,7 +57,10 @@ def simulate(
     job = prepare(circuit, params, initial_state, dtype, device, fusion)
     bits = torch.zeros((job.psi.shape[0], circuit.n_clbits), dtype=torch.long, device=job.psi.device)
     gen = torch.Generator().manual_seed(seed) if seed is not None else None
-    psi = run(circuit, job.values, job.psi, config=job.config, bits=bits, gen=gen, inplace=not job.tracking_grad)
+    psi = run(
+        circuit, job.values, job.psi, config=job.config, bits=bits, gen=gen,
+        inplace=not job.tracking_grad, initial_index=job.initial_index,
+    )  # fmt: skip
     return State(psi, circuit.n_qubits, job.batched, bits)
 
 
@@ -70,6 +73,7 @@ class Job:
     batched: bool
     config: FusionConfig | None
     tracking_grad: bool  # autograd records the run (so it cannot work in place)
+    initial_index: int | None  # the run starts from this basis state (None: given amplitudes)
 
 
 def prepare(circuit, params, initial_state, dtype, device, fusion, *, extra_states: int | None = None) -> Job:
@@ -91,7 +95,8 @@ def prepare(circuit, params, initial_state, dtype, device, fusion, *, extra_stat
     check_fits(n, batch, dtype, dev, stored_states=extra_states)
     values = resolve_values(circuit, bindings, real_dtype_of(dtype), dev)
     psi = _initial_state(initial_state, n, batch, dtype, dev)
-    return Job(values, psi, batched, _fusion_config(fusion, dev), grad)
+    index = None if isinstance(initial_state, torch.Tensor | np.ndarray) else int(initial_state or 0)
+    return Job(values, psi, batched, _fusion_config(fusion, dev), grad, index)
 
 
 def run(
@@ -104,19 +109,25 @@ def run(
     gen: torch.Generator | None = None,
     inplace: bool = False,
     spare: torch.Tensor | None = None,
+    initial_index: int | None = None,
 ) -> torch.Tensor:
     """Evolve ``psi`` ``(B, 2**n)`` through ``circuit`` with resolved parameter ``values``.
 
     ``config=None`` runs the generic path, one op at a time. With ``inplace`` the state
     and one spare buffer (``spare``, or a new one) are reused (no autograd through it); the
-    result is in whichever of the two the last step wrote.
+    result is in whichever of the two the last step wrote. ``initial_index`` says that
+    ``psi`` is that basis state, which lets the plan start with a product state.
     """
     n, ops = circuit.n_qubits, circuit.ops
-    steps = _steps(circuit, values, config, psi.shape[0])
+    steps = _steps(circuit, values, config, psi.shape[0], initial_index is not None)
     if inplace and spare is None:
         spare = torch.empty_like(psi)  # the other half of a ping-pong pair of buffers
     for step in steps:
-        if step.kind is StepKind.SINGLE:
+        if step.kind is StepKind.PRODUCT:
+            state = product_state(step, ops, values, n, initial_index, psi.dtype, psi.device)
+            state = state.expand(psi.shape[0], -1)
+            psi = psi.copy_(state) if inplace else state.contiguous()
+        elif step.kind is StepKind.SINGLE:
             psi = _single(psi, ops[step.ops[0]], values[step.ops[0]], n, bits, gen, inplace)
         elif step.kind is StepKind.PHASE:
             phases = block_operator(step, ops, values, psi.dtype, psi.device)
@@ -144,7 +155,9 @@ def _fusion_config(fusion: FusionConfig | bool, dev: torch.device) -> FusionConf
     return fusion
 
 
-def _steps(circuit: Circuit, values: list, config: FusionConfig | None, batch: int) -> tuple[Step, ...]:
+def _steps(
+    circuit: Circuit, values: list, config: FusionConfig | None, batch: int, product_start: bool = False
+) -> tuple[Step, ...]:
     if config is None:
         return tuple(Step(StepKind.SINGLE, (i,), ()) for i in range(len(circuit.ops)))
     if 2**circuit.n_qubits >= batch:
@@ -152,7 +165,7 @@ def _steps(circuit: Circuit, values: list, config: FusionConfig | None, batch: i
         # only pays when the batch of states it replaces is larger than that.
         config = replace(config, small_circuit=0)
     batched = frozenset(i for i, op in enumerate(circuit.ops) if _is_batched(op, values[i]))
-    return compile_plan(circuit, batched, config)
+    return compile_plan(circuit, batched, config, product_start)
 
 
 def _is_batched(op, values) -> bool:
