@@ -102,3 +102,19 @@ def test_adjoint_backward_twice_on_a_retained_graph():
     assert torch.equal(first, second)
     want = torch.autograd.grad(expval(c, Z(0) + X(2), dtype=torch.complex128, diff_method="backprop"), w)[0]
     np.testing.assert_allclose(first.numpy(), want.numpy(), atol=1e-10)
+
+
+@pytest.mark.parametrize("initial", [None, "amplitudes"])
+def test_adjoint_repeated_backward_when_the_forward_overwrites_the_initial_state(initial):
+    th = torch.tensor([0.3, 0.7], dtype=torch.float64, requires_grad=True)
+    c = Circuit(6).mcx([0, 1, 2, 3, 4], 5, control_values=[0] * 5).ry(th[0], 5).cx(5, 0).ry(th[1], 0)
+    init = None
+    if initial == "amplitudes":
+        g = torch.Generator().manual_seed(1)
+        init = torch.randn(64, dtype=torch.complex128, generator=g)
+        init = init / init.norm()
+    e = expval(c, X(0) + Z(5), initial_state=init, dtype=torch.complex128, diff_method="adjoint")
+    grads = [torch.autograd.grad(e, th, retain_graph=True)[0] for _ in range(3)]
+    want = torch.autograd.grad(expval(c, X(0) + Z(5), initial_state=init, dtype=torch.complex128), th)[0]
+    for got in grads:
+        np.testing.assert_allclose(got.numpy(), want.numpy(), atol=1e-10)

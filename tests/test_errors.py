@@ -133,3 +133,18 @@ def test_memory_guard_names_the_ways_out(monkeypatch):
         simulate(deep, device="cpu")
     with torch.no_grad():
         simulate(deep, device="cpu")  # without the per-gate states it fits
+
+
+def test_initial_state_as_a_list_and_bad_shapes():
+    assert simulate(Circuit(1).h(0), initial_state=[0.6, 0.8], dtype=torch.complex128).probs().tolist() == pytest.approx(
+        [0.98, 0.02]
+    )
+    with pytest.raises(ValueError, match="initial_state must have shape"):
+        simulate(Circuit(1), initial_state=torch.tensor(1.0))
+    from hybrid import expval
+
+    c = Circuit(2)
+    with c.when(0):
+        c.x(1)
+    with pytest.raises(ValueError, match="classically conditioned"):
+        expval(c, Z(0), diff_method="adjoint")

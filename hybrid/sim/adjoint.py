@@ -288,13 +288,15 @@ class AdjointExpval(torch.autograd.Function):
     @staticmethod
     def forward(ctx, problem: ExpvalProblem, psi0: torch.Tensor, *flat):
         values = unflatten_values(problem.shapes, flat)
+        # A repeated backward must start again from psi0 exactly, and the forward pass may
+        # overwrite psi0's memory: a basis state is remembered by its index (no memory),
+        # any other initial state is copied first.
+        if problem.initial_index is not None and psi0.shape[0] == 1:
+            ctx.initial = problem.initial_index
+        else:
+            ctx.initial = psi0.detach().clone()
         pair, half, out = forward_into_pair(problem, values, psi0)
         ctx.problem, ctx.pair, ctx.half, ctx.rewound = problem, pair, half, False
-        # A repeated backward must start again from psi0 exactly. A basis state is rebuilt
-        # from its index at no memory cost; other initial states are kept.
-        nonzero = (psi0[0] != 0).nonzero()
-        basis = psi0.shape[0] == 1 and nonzero.numel() == 1 and bool(psi0[0, nonzero[0, 0]] == 1)
-        ctx.initial = int(nonzero[0, 0]) if basis else psi0.detach().clone()
         ctx.save_for_backward(*flat)
         return out
 

@@ -61,7 +61,10 @@ def expval(
 
 def _custom_gradient(circuit, obs, params, initial_state, dtype, device, diff_method, fusion, single):
     if circuit.has_measurements or any(isinstance(op, Operation) and op.condition for op in circuit.ops):
-        raise ValueError(f"diff_method={diff_method!r} needs a circuit without mid-circuit measurements; use 'backprop'")
+        raise ValueError(
+            f"diff_method={diff_method!r} needs a circuit without mid-circuit measurements, resets or "
+            "classically conditioned gates; use 'backprop'"
+        )
     for op in circuit.ops:
         if isinstance(op.data, torch.Tensor) and op.data.requires_grad:
             raise ValueError(f"diff_method={diff_method!r} differentiates gate parameters, not matrices; use 'backprop'")

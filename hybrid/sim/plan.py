@@ -274,11 +274,7 @@ def _layer_matrix(segment: Segment, ops: list, values: list, wires, dtype, dev) 
 
 
 def _stacked_matrices(gate, adjoint, members, ops, values, dtype, dev) -> torch.Tensor:
-    if gate.build is None:  # data gates: stack their matrices
-        mats = [op_matrix(ops[i], values[i], dtype, dev) for i in members]
-        batch = max(m.shape[0] for m in mats)
-        mats = [m if gate.kind is g.Kind.DENSE else torch.diag_embed(m) for m in mats]
-        return torch.stack([m.expand(batch, 2, 2) for m in mats])
+    """``(g, Bm, 2, 2)`` for g gates of one kind (layers hold named one-wire gates only)."""
     batch = max((v.shape[0] for i in members for v in values[i]), default=1)
     columns = [
         torch.cat([values[i][p].expand(batch) for i in members]) for p in range(gate.n_params)

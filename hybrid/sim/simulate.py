@@ -95,7 +95,12 @@ def prepare(circuit, params, initial_state, dtype, device, fusion, *, extra_stat
     check_fits(n, batch, dtype, dev, stored_states=extra_states)
     values = resolve_values(circuit, bindings, real_dtype_of(dtype), dev)
     psi = _initial_state(initial_state, n, batch, dtype, dev)
-    index = None if isinstance(initial_state, torch.Tensor | np.ndarray) else int(initial_state or 0)
+    if initial_state is None:
+        index = 0
+    elif isinstance(initial_state, int | np.integer) and not isinstance(initial_state, bool):
+        index = int(initial_state)
+    else:
+        index = None  # amplitudes
     return Job(values, psi, batched, _fusion_config(fusion, dev), grad, index)
 
 
@@ -242,7 +247,7 @@ def _initial_state(init, n: int, batch: int, dtype: torch.dtype, dev: torch.devi
         psi[:, index] = 1
         return psi
     vec = init if isinstance(init, torch.Tensor) else torch.as_tensor(np.asarray(init))
-    if vec.shape[-1] != 2**n or vec.dim() not in (1, 2):
+    if vec.dim() not in (1, 2) or vec.shape[-1] != 2**n:
         raise ValueError(
             f"initial_state must have shape ({2**n},) or (B, {2**n}) for {n} qubit(s); got {tuple(vec.shape)}"
         )
