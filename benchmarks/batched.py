@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from . import anchors, ours
-from .gradients import LAYERS, sel_weights
+from .gradients import LAYERS, OURS, TOL, sel_weights
 from .runner import Context, finish_case, new_case, run_engine
 
 __all__ = ["run"]
@@ -20,17 +20,10 @@ __all__ = ["run"]
 SUITE = "batched"
 CASE = "angle_sel2_layer"
 BATCH = 256
-OURS = {
-    "ours_backprop_c64": ("backprop", torch.complex64),
-    "ours_backprop_c128": ("backprop", torch.complex128),
-    "ours_adjoint_c64": ("adjoint", torch.complex64),
-    "ours_adjoint_c128": ("adjoint", torch.complex128),
-}
 ANCHORS = {
     "torchlayer_default.qubit_backprop": ("default.qubit", "backprop"),
     "torchlayer_lightning.qubit_adjoint": ("lightning.qubit", "adjoint"),
 }
-TOL = {"complex64": 1e-4, "complex128": 1e-6, "lightning": 1e-5}
 
 
 def run(ctx: Context, sizes: list[int]) -> None:

@@ -52,7 +52,7 @@ def expval(
         state = simulate(
             circuit, params, initial_state=initial_state, dtype=dtype, device=device, fusion=fusion
         )
-        out = expvals(state._psi, circuit.n_qubits, obs)  # (B, n_obs)
+        out = expvals(state.amplitudes, circuit.n_qubits, obs)  # (B, n_obs)
         if not state.batched:
             out = out[0]
         return out[..., 0] if single else out

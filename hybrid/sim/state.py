@@ -37,6 +37,11 @@ class State:
         return self._psi.shape[0]
 
     @property
+    def amplitudes(self) -> torch.Tensor:
+        """Amplitudes with the batch axis always present, ``(B, 2**n)``."""
+        return self._psi
+
+    @property
     def vector(self) -> torch.Tensor:
         """Amplitudes, ``(2**n,)`` or ``(B, 2**n)``."""
         return self._out(self._psi)
