@@ -16,24 +16,14 @@ import time
 
 import torch
 
+import circuits.qft
+
 from . import __version__
 from .sim import Circuit, Z, simulate
 from .sim.device import resolve_device
 from .sim.memory import WORKING_STATES, format_bytes, free_bytes
 
 __all__ = ["main"]
-
-
-def qft_circuit(n: int) -> Circuit:
-    """Textbook QFT with final swaps (a stand-in until the circuits package has its own)."""
-    c = Circuit(n)
-    for j in range(n):
-        c.h(j)
-        for k in range(j + 1, n):
-            c.cp(math.pi / 2 ** (k - j), k, j)
-    for j in range(n // 2):
-        c.swap(j, n - 1 - j)
-    return c
 
 
 def _timed(fn, repeats: int = 3) -> float:
@@ -59,7 +49,7 @@ def run_demo(n_qubits: int, device: str) -> dict:
         "bell_counts": bell.counts(1000, seed=0),
         "bell_zz": round(bell.expval(Z(0) @ Z(1)).item(), 6),
     }
-    qft = qft_circuit(n_qubits)
+    qft = circuits.qft.qft(n_qubits)
     for dtype in (torch.complex64, torch.complex128):
         seconds = _timed(lambda: simulate(qft, initial_state=1, dtype=dtype, device=dev))
         result[f"qft{n_qubits}_{str(dtype).split('.')[-1]}_seconds"] = round(seconds, 4)
@@ -71,7 +61,7 @@ def run_demo(n_qubits: int, device: str) -> dict:
     except ImportError:
         result["qiskit_check"] = "skipped: install the qiskit extra (pip install 'hybrid[qiskit]')"
         return result
-    small = qft_circuit(min(n_qubits, 12))
+    small = circuits.qft.qft(min(n_qubits, 12))
     ours = simulate(from_qasm(to_qasm(small)), initial_state=1, dtype=torch.complex128, device=dev).vector.cpu()
     prep = to_qiskit(Circuit(small.n_qubits).x(small.n_qubits - 1).compose(small))
     ref = from_qiskit_order(torch.as_tensor(Statevector(prep).data), small.n_qubits)
