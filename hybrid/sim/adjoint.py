@@ -52,21 +52,6 @@ def unflatten_values(shapes: tuple[int, ...], flat) -> list[list[torch.Tensor]]:
     return out
 
 
-def forward_expvals(
-    problem: ExpvalProblem, values, psi0: torch.Tensor, *, consume: bool = False
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Final state ``(B, 2**n)`` and expectation values ``(B, n_obs)``, no autograd.
-
-    With ``consume`` the run works in ``psi0``'s own memory (one state less).
-    """
-    from .simulate import run  # simulate imports this module's users; keep the edge one-way
-
-    n = problem.circuit.n_qubits
-    start = psi0.detach() if consume else psi0.detach().clone()
-    psi = run(problem.circuit, values, start, config=problem.fusion, inplace=True, initial_index=problem.initial_index)
-    return psi, expvals(psi, n, problem.observables)
-
-
 def _adjoint_matrix(op: Operation, m):
     if op.gate.kind is g.Kind.PERMUTATION:
         return inverse_permutation(m)

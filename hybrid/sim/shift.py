@@ -13,8 +13,9 @@ import math
 import torch
 
 from . import gates as g
-from .adjoint import ExpvalProblem, forward_expvals, unflatten_values
+from .adjoint import ExpvalProblem, unflatten_values
 from .circuit import Operation
+from .measure import expvals
 
 __all__ = ["ParameterShiftExpval", "shift_rule"]
 
@@ -35,6 +36,17 @@ def shift_rule(op: Operation, p: int) -> tuple[tuple[float, float], ...]:
     if op.gate in _PHASE_LIKE or (op.gate is g.U and p > 0) or not op.controls:
         return _TWO_TERM
     return _FOUR_TERM
+
+
+def forward_expvals(problem: ExpvalProblem, values, psi0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Final state ``(B, 2**n)`` and expectation values ``(B, n_obs)``, no autograd; ``psi0``
+    is left untouched (parameter-shift runs from it many times)."""
+    from .simulate import run  # simulate imports this module's users; keep the edge one-way
+
+    n = problem.circuit.n_qubits
+    start = psi0.detach().clone()
+    psi = run(problem.circuit, values, start, config=problem.fusion, inplace=True, initial_index=problem.initial_index)
+    return psi, expvals(psi, n, problem.observables)
 
 
 class ParameterShiftExpval(torch.autograd.Function):
