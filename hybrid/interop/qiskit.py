@@ -298,7 +298,7 @@ def _data_matrix(op: Operation) -> np.ndarray:
         m[list(op.data), list(range(d))] = 1.0
         return m.T if op.adjoint else m
     data = op.data.detach().cpu()
-    if data.dim() == (3 if op.gate is g.UNITARY else 2):
+    if op.data_batch is not None:
         raise ValueError(f"cannot export a batched {op.gate.name} gate; Qiskit circuits hold one matrix")
     data = data.numpy().astype(np.complex128)
     m = np.diag(data) if op.gate is g.DIAGONAL else data

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 import torch
 
 from . import gates as g
-from .apply import apply_op, grouped_matrices, inverse_permutation, op_matrix
+from .apply import apply_op, grouped_matrices, op_matrix, permutation_image
+from .apply import dagger as adjoint_of
 from .kernels import apply_inplace
 from .circuit import Circuit, Operation
 from .measure import apply_pauli_sum, diagonal_table, expvals
@@ -50,12 +51,6 @@ def unflatten_values(shapes: tuple[int, ...], flat) -> list[list[torch.Tensor]]:
         out.append(list(flat[k : k + size]))
         k += size
     return out
-
-
-def _adjoint_matrix(op: Operation, m):
-    if op.gate.kind is g.Kind.PERMUTATION:
-        return inverse_permutation(m)
-    return m.conj() if op.gate.kind is g.Kind.DIAGONAL else m.conj().transpose(-1, -2)
 
 
 def _cross_matrix(lam: torch.Tensor, psi: torch.Tensor, op: Operation) -> torch.Tensor:
@@ -90,7 +85,7 @@ def _cross_matrix(lam: torch.Tensor, psi: torch.Tensor, op: Operation) -> torch.
 def _step_back(pair: torch.Tensor, op: Operation, dagger, n: int) -> torch.Tensor:
     """Apply U^dagger to the psi/lambda pair, in place where a fast kernel exists."""
     targets, controls = [w + 1 for w in op.wires], [c + 1 for c in op.controls]
-    kind = op.gate.kind.value
+    kind = op.gate.kind
     if n >= _SPLIT_FROM_QUBITS and (not isinstance(dagger, torch.Tensor) or dagger.shape[0] == 1):
         # Large states: psi and lambda one at a time, so in-place temporaries stay small.
         half = pair.shape[0] // 2
@@ -187,33 +182,10 @@ def _permutation_runs(circuit: Circuit) -> dict[int, tuple[int, torch.Tensor]]:
             start = i
         if not is_perm and start is not None:
             if i - start >= 2:
-                runs[i - 1] = (start, _run_image(ops[start:i], circuit.n_qubits))
+                runs[i - 1] = (start, permutation_image(ops[start:i], range(circuit.n_qubits)))
             start = None
     cache[key] = runs
     return runs
-
-
-def _run_image(ops: list, n: int) -> torch.Tensor:
-    """Where each basis state goes through permutation gates, by integer bit arithmetic."""
-    x = torch.arange(2**n, dtype=torch.long)
-    for op in ops:
-        perm = op.gate.permutation if op.gate.permutation is not None else op.data
-        if op.adjoint:
-            perm = inverse_permutation(perm)
-        table = torch.tensor(perm, dtype=torch.long)
-        local = torch.zeros_like(x)
-        for w in op.wires:
-            local = (local << 1) | ((x >> (n - 1 - w)) & 1)
-        moved = table[local]
-        new = x.clone()
-        for j, w in enumerate(reversed(op.wires)):
-            bit = 1 << (n - 1 - w)
-            new = (new & ~bit) | (((moved >> j) & 1) << (n - 1 - w))
-        active = torch.ones_like(x, dtype=torch.bool)
-        for c, v in zip(op.controls, op.control_values):
-            active &= ((x >> (n - 1 - c)) & 1) == v
-        x = torch.where(active, new, x)
-    return x
 
 
 def adjoint_gradients(
@@ -246,7 +218,7 @@ def adjoint_gradients(
         op = ops[i]
         i -= 1
         matrix = built[i + 1] if (i + 1) in built else op_matrix(op, values[i + 1], dtype, dev)
-        dagger = _adjoint_matrix(op, matrix)
+        dagger = adjoint_of(op.gate.kind, matrix)
         per_pair = dagger
         if isinstance(dagger, torch.Tensor) and dagger.shape[0] > 1:
             per_pair = torch.cat([dagger, dagger])

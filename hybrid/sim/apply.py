@@ -16,7 +16,7 @@ from .circuit import Circuit, Operation
 from .kernels import apply_controlled, apply_dense, apply_diagonal, apply_permutation
 from .params import resolve_param
 
-__all__ = ["resolve_values", "op_matrix", "apply_op", "inverse_permutation"]
+__all__ = ["resolve_values", "op_matrix", "apply_op", "inverse_permutation", "dagger", "grouped_matrices", "permutation_image"]
 
 _KERNELS = {
     g.Kind.DENSE: apply_dense,
@@ -43,21 +43,27 @@ def inverse_permutation(perm: Sequence[int]) -> tuple[int, ...]:
     return tuple(inverse)
 
 
+def dagger(kind: g.Kind, m):
+    """The inverse of a gate's matrix: conjugate transpose, conjugate phases or the
+    inverse permutation."""
+    if kind is g.Kind.PERMUTATION:
+        return inverse_permutation(m)
+    return m.conj() if kind is g.Kind.DIAGONAL else m.conj().transpose(-1, -2)
+
+
 def op_matrix(op: Operation, values: Values, dtype: torch.dtype, dev: torch.device):
     """The op's matrix ``(Bm, d, d)``, phases ``(Bm, d)`` or permutation, adjoint applied."""
     gate = op.gate
     if gate.kind is g.Kind.PERMUTATION:
-        perm = gate.permutation if gate.permutation is not None else op.data
-        return inverse_permutation(perm) if op.adjoint else tuple(perm)
+        perm = tuple(gate.permutation if gate.permutation is not None else op.data)
+        return dagger(gate.kind, perm) if op.adjoint else perm
     if gate.build is None:
         m = op.data.to(device=dev, dtype=dtype)
-        m = m.unsqueeze(0) if m.dim() == (2 if gate.kind is g.Kind.DENSE else 1) else m
+        m = m if op.data_batch is not None else m.unsqueeze(0)
     else:
         # Mixed shared (1,) and per-sample (B,) values broadcast to one shape for the builder.
         m = gate.build(list(torch.broadcast_tensors(*values)), dtype).to(dev)
-    if op.adjoint:
-        m = m.conj() if gate.kind is g.Kind.DIAGONAL else m.conj().transpose(-1, -2)
-    return m
+    return dagger(gate.kind, m) if op.adjoint else m
 
 
 def apply_op(state: torch.Tensor, op: Operation, matrix, axis_of: Mapping[int, int] | None = None) -> torch.Tensor:
@@ -98,6 +104,33 @@ def grouped_matrices(
         if m.shape[0] != len(members) * batch:  # a constant gate: one matrix for all
             m = m.expand(len(members) * batch, *m.shape[1:])
         if adjoint:
-            m = m.conj() if gate.kind is g.Kind.DIAGONAL else m.conj().transpose(-1, -2)
+            m = dagger(gate.kind, m)
         out.append((members, m.reshape(len(members), batch, *m.shape[1:])))
     return out
+
+
+def permutation_image(ops: Sequence[Operation], wires: Sequence[int]) -> torch.Tensor:
+    """Where each basis state of ``wires`` (``wires[0]`` the most significant bit) goes
+    through a sequence of permutation gates, controlled or not: ``image[x]``.
+
+    Integer bit arithmetic over all ``2**len(wires)`` indices at once; structure only, so
+    callers cache the result with their plan.
+    """
+    k = len(wires)
+    shift = {w: k - 1 - i for i, w in enumerate(wires)}
+    x = torch.arange(2**k, dtype=torch.long)
+    for op in ops:
+        perm = op.gate.permutation if op.gate.permutation is not None else op.data
+        table = torch.tensor(dagger(op.gate.kind, perm) if op.adjoint else perm, dtype=torch.long)
+        local = torch.zeros_like(x)
+        for w in op.wires:
+            local = (local << 1) | ((x >> shift[w]) & 1)
+        moved = table[local]
+        new = x.clone()
+        for j, w in enumerate(reversed(op.wires)):
+            new = (new & ~(1 << shift[w])) | (((moved >> j) & 1) << shift[w])
+        active = torch.ones_like(x, dtype=torch.bool)
+        for c, v in zip(op.controls, op.control_values):
+            active &= ((x >> shift[c]) & 1) == v
+        x = torch.where(active, new, x)
+    return x

@@ -59,6 +59,15 @@ class Operation:
         return self.controls + self.wires
 
     @property
+    def data_batch(self) -> int | None:
+        """Batch size of per-sample ``data`` (a ``(B, d, d)`` unitary or ``(B, d)``
+        diagonal); ``None`` when the data is shared or absent."""
+        if not isinstance(self.data, torch.Tensor):
+            return None
+        per_sample_dim = 3 if self.gate.kind is g.Kind.DENSE else 2
+        return self.data.shape[0] if self.data.dim() == per_sample_dim else None
+
+    @property
     def name(self) -> str:
         """A readable name: ``cx``, ``ccx``, ``c3x``, ``sdg``, ``rz``..."""
         base = self.gate.name

@@ -16,6 +16,8 @@ from typing import Callable, Sequence
 
 import torch
 
+from .gates import Kind
+
 __all__ = ["apply_dense", "apply_diagonal", "apply_permutation", "apply_controlled"]
 
 Axes = Sequence[int]
@@ -180,7 +182,7 @@ def _swap_slices(a: torch.Tensor, b: torch.Tensor) -> None:
 
 def apply_inplace(
     psi: torch.Tensor,
-    kind: str,
+    kind: Kind,
     matrix,
     target_axes: Axes,
     control_axes: Axes = (),
@@ -188,37 +190,37 @@ def apply_inplace(
 ) -> bool:
     """Apply one op to ``psi`` ``(B, 2, ..., 2)`` in place; False if there is no fast path.
 
-    ``kind`` is ``"dense"``, ``"diagonal"`` or ``"permutation"``. X and SWAP (controlled
-    or not) exchange two slices; diagonal gates multiply their control slice; controlled
-    dense gates rewrite their control slice only.
+    X and SWAP (controlled or not) exchange two slices; diagonal gates multiply their
+    control slice; controlled dense gates rewrite their control slice only; a one-wire
+    dense gate updates both halves with one half-size temporary.
     """
     index: list[object] = [slice(None)] * psi.dim()
     for a, v in zip(control_axes, control_values):
         index[a] = v
 
-    def part(**fixed: int) -> torch.Tensor:
+    def part(fixed: dict[int, int]) -> torch.Tensor:
         sub = list(index)
         for axis, value in fixed.items():
-            sub[int(axis[1:])] = value
+            sub[axis] = value
         return psi[tuple(sub)]
 
-    if kind == "permutation" and tuple(matrix) == (1, 0):
+    if kind is Kind.PERMUTATION and tuple(matrix) == (1, 0):
         t = target_axes[0]
-        _swap_slices(part(**{f"a{t}": 0}), part(**{f"a{t}": 1}))
+        _swap_slices(part({t: 0}), part({t: 1}))
         return True
-    if kind == "permutation" and tuple(matrix) == (0, 2, 1, 3):
+    if kind is Kind.PERMUTATION and tuple(matrix) == (0, 2, 1, 3):
         a, b = target_axes
-        _swap_slices(part(**{f"a{a}": 0, f"a{b}": 1}), part(**{f"a{a}": 1, f"a{b}": 0}))
+        _swap_slices(part({a: 0, b: 1}), part({a: 1, b: 0}))
         return True
     sub_axes = [a - sum(c < a for c in control_axes) for a in target_axes]
-    if kind == "diagonal":
+    if kind is Kind.DIAGONAL:
         apply_diagonal(psi[tuple(index)], matrix, sub_axes, inplace=True)
         return True
-    if kind == "dense" and control_axes:
+    if kind is Kind.DENSE and control_axes:
         sub = psi[tuple(index)]
         sub.copy_(apply_dense(sub, matrix, sub_axes))
         return True
-    if kind == "dense" and len(target_axes) == 1:  # 2x2 on one wire: one half-size temporary
+    if kind is Kind.DENSE and len(target_axes) == 1:
         a0, a1 = psi.select(target_axes[0], 0), psi.select(target_axes[0], 1)
         shape = [matrix.shape[0]] + [1] * (a0.dim() - 1)
 

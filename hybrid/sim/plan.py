@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import torch
 
 from . import gates as g
-from .apply import apply_op, grouped_matrices, inverse_permutation, op_matrix
+from .apply import apply_op, dagger, grouped_matrices, op_matrix, permutation_image
 from .circuit import Circuit, Operation
 
 __all__ = ["StepKind", "Step", "FusionConfig", "compile_plan", "block_operator"]
@@ -222,31 +222,10 @@ def _block_program(members: list[int], ops: list, wires: tuple[int, ...]) -> tup
 
 def _index_map(members: list[int], ops: list, wires: tuple[int, ...]) -> tuple[int, ...]:
     """For permutation gates on the block's basis: where each output column comes from."""
-    k = len(wires)
-    position = {w: k - 1 - i for i, w in enumerate(wires)}  # bit position, wires[0] = MSB
-    image = list(range(2**k))  # image[x]: where basis state x ends up
-    for i in members:
-        op = ops[i]
-        perm = op.gate.permutation if op.gate.permutation is not None else op.data
-        if op.adjoint:
-            perm = inverse_permutation(perm)
-        image = [_permute_bits(x, op, perm, position) for x in image]
-    source = [0] * len(image)
-    for x, y in enumerate(image):
-        source[y] = x
-    return tuple(source)
-
-
-def _permute_bits(x: int, op: Operation, perm, position: dict[int, int]) -> int:
-    if any(((x >> position[c]) & 1) != v for c, v in zip(op.controls, op.control_values)):
-        return x
-    local = 0
-    for w in op.wires:
-        local = (local << 1) | ((x >> position[w]) & 1)
-    new = perm[local]
-    for j, w in enumerate(reversed(op.wires)):
-        x = (x & ~(1 << position[w])) | (((new >> j) & 1) << position[w])
-    return x
+    image = permutation_image([ops[i] for i in members], wires)
+    source = torch.empty_like(image)
+    source[image] = torch.arange(len(image))
+    return tuple(source.tolist())
 
 
 def _layer_matrix(segment: Segment, ops: list, values: list, wires, dtype, dev) -> torch.Tensor:
@@ -255,14 +234,12 @@ def _layer_matrix(segment: Segment, ops: list, values: list, wires, dtype, dev) 
     Gates of one kind are built in a single call with their parameters stacked, so a layer
     of n rotations costs a few torch ops, not a few per gate.
     """
-    groups: dict[tuple, list[int]] = {}
-    for i in segment.ops:
-        groups.setdefault((ops[i].gate, ops[i].adjoint), []).append(i)
     per_wire: dict[int, torch.Tensor] = {}
-    for (gate, adjoint), members in groups.items():
-        stacked = _stacked_matrices(gate, adjoint, members, ops, values, dtype, dev)  # (g, Bm, 2, 2)
-        for slot, i in enumerate(members):
-            per_wire[ops[i].wires[0]] = stacked[slot]
+    for members, stacked in grouped_matrices(ops, values, segment.ops, dtype, dev):
+        if stacked.dim() == 3:  # diagonal gates: (g, Bm, 2) phases
+            stacked = torch.diag_embed(stacked)
+        for i, m in zip(members, stacked):
+            per_wire[ops[i].wires[0]] = m
     eye = torch.eye(2, dtype=dtype, device=dev).unsqueeze(0)
     out = None
     for w in wires:
@@ -271,22 +248,6 @@ def _layer_matrix(segment: Segment, ops: list, values: list, wires, dtype, dev) 
             max(out.shape[0], m.shape[0]), out.shape[-1] * 2, out.shape[-1] * 2
         )
     return out
-
-
-def _stacked_matrices(gate, adjoint, members, ops, values, dtype, dev) -> torch.Tensor:
-    """``(g, Bm, 2, 2)`` for g gates of one kind (layers hold named one-wire gates only)."""
-    batch = max((v.shape[0] for i in members for v in values[i]), default=1)
-    columns = [
-        torch.cat([values[i][p].expand(batch) for i in members]) for p in range(gate.n_params)
-    ]  # each (g * Bm,)
-    m = gate.build(columns, dtype).to(dev)
-    if m.shape[0] == 1 and len(members) * batch > 1:  # constant gate
-        m = m.expand(len(members) * batch, *m.shape[1:])
-    if gate.kind is g.Kind.DIAGONAL:
-        m = torch.diag_embed(m)
-    if adjoint:
-        m = m.conj().transpose(-1, -2)
-    return m.reshape(len(members), batch, 2, 2)
 
 
 def block_operator(
@@ -348,7 +309,7 @@ def product_state(step: Step, ops: list, values: list, n: int, index: int, dtype
             m = built[i] if i in built else op_matrix(ops[i], values[i], dtype, dev)
             kind = ops[i].gate.kind
             if kind is g.Kind.PERMUTATION:  # |x> -> |perm[x]>: new[y] = old[inverse[y]]
-                v = v[:, list(inverse_permutation(m))]
+                v = v[:, list(dagger(g.Kind.PERMUTATION, m))]
             elif kind is g.Kind.DIAGONAL:
                 v = v * m
             else:

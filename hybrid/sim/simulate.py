@@ -140,7 +140,7 @@ def run(
         else:
             matrix = block_operator(step, ops, values, psi.dtype, psi.device)
             if inplace and len(step.wires) == 1:  # 2x2: in place, one half-size temporary
-                apply_inplace(psi.view((psi.shape[0],) + (2,) * n), "dense", matrix, [step.wires[0] + 1])
+                apply_inplace(psi.view((psi.shape[0],) + (2,) * n), g.Kind.DENSE, matrix, [step.wires[0] + 1])
                 continue
             result = apply_block(psi, matrix, step.wires, n, out=spare)
             if inplace:
@@ -176,8 +176,7 @@ def _steps(
 def _is_batched(op, values) -> bool:
     if any(v.shape[0] > 1 for v in values):
         return True
-    data = getattr(op, "data", None)
-    return isinstance(data, torch.Tensor) and data.dim() == (3 if op.gate is g.UNITARY else 2) and data.shape[0] > 1
+    return isinstance(op, Operation) and (op.data_batch or 0) > 1
 
 
 def _single(psi, op, values, n, bits, gen, inplace: bool) -> torch.Tensor:
@@ -189,7 +188,7 @@ def _single(psi, op, values, n, bits, gen, inplace: bool) -> torch.Tensor:
     matrix = op_matrix(op, values, psi.dtype, psi.device)
     if inplace and op.condition is None:
         targets, controls = [w + 1 for w in op.wires], [c + 1 for c in op.controls]
-        if apply_inplace(grid, op.gate.kind.value, matrix, targets, controls, op.control_values):
+        if apply_inplace(grid, op.gate.kind, matrix, targets, controls, op.control_values):
             return psi
     updated = apply_op(grid, op, matrix)
     if op.condition is not None:
@@ -213,8 +212,8 @@ def _batch_size(circuit: Circuit, bindings: dict, initial_state) -> tuple[int, b
         for p in op.params:
             if isinstance(p, torch.Tensor) and p.dim() == 1:
                 sizes[f"op {k} ({op.name}) parameter"] = p.shape[0]
-        if isinstance(op.data, torch.Tensor) and op.data.dim() == (3 if op.gate is g.UNITARY else 2):
-            sizes[f"op {k} ({op.name}) matrix"] = op.data.shape[0]
+        if op.data_batch is not None:
+            sizes[f"op {k} ({op.name}) matrix"] = op.data_batch
     if isinstance(initial_state, torch.Tensor | np.ndarray) and initial_state.ndim == 2:
         sizes["initial_state"] = initial_state.shape[0]
     if 0 in sizes.values():
