@@ -13,7 +13,7 @@ import torch
 
 from . import gates as g
 from .circuit import Circuit, Operation
-from .kernels import apply_controlled, apply_dense, apply_diagonal, apply_permutation
+from .kernels import apply_controlled, apply_dense, apply_diagonal, apply_permutation, inverse_permutation
 from .params import resolve_param
 
 __all__ = ["resolve_values", "op_matrix", "apply_op", "inverse_permutation", "dagger", "grouped_matrices", "permutation_image"]
@@ -34,13 +34,6 @@ def resolve_values(circuit: Circuit, bindings: Mapping, real: torch.dtype, dev: 
         params = op.params if isinstance(op, Operation) else ()
         out.append([resolve_param(p, bindings, real, dev) for p in params])
     return out
-
-
-def inverse_permutation(perm: Sequence[int]) -> tuple[int, ...]:
-    inverse = [0] * len(perm)
-    for x, y in enumerate(perm):
-        inverse[y] = x
-    return tuple(inverse)
 
 
 def dagger(kind: g.Kind, m):

@@ -11,6 +11,7 @@ wires), which is how controlled gates touch only their control=1 slice.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Callable, Sequence
 
@@ -50,15 +51,25 @@ def apply_diagonal(psi: torch.Tensor, phases: torch.Tensor, axes: Axes, inplace:
     return psi.mul_(grid) if inplace else psi * grid
 
 
+def inverse_permutation(perm: Sequence[int]) -> tuple[int, ...]:
+    inverse = [0] * len(perm)
+    for x, y in enumerate(perm):
+        inverse[y] = x
+    return tuple(inverse)
+
+
+@functools.lru_cache(maxsize=256)
+def index_tensor(index: tuple[int, ...], device: torch.device) -> torch.Tensor:
+    """A gather index as a tensor, made once per (index, device): plans reuse them every run."""
+    return torch.tensor(index, dtype=torch.long, device=device)
+
+
 def apply_permutation(psi: torch.Tensor, perm: Sequence[int], axes: Axes) -> torch.Tensor:
     """Map basis state |x> to |perm[x]> on ``axes`` (x read with ``axes[0]`` as MSB)."""
     k = len(axes)
     if k == 1 and tuple(perm) == (1, 0):  # X: a flip is a strided copy, no index tensor
         return torch.flip(psi, dims=(axes[0],))
-    inverse = [0] * len(perm)
-    for x, y in enumerate(perm):
-        inverse[y] = x
-    index = torch.tensor(inverse, dtype=torch.long, device=psi.device)
+    index = index_tensor(inverse_permutation(perm), psi.device)
     targets = list(range(psi.dim() - k, psi.dim()))
     moved = torch.movedim(psi, list(axes), targets)
     shape = moved.shape

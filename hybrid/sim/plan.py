@@ -28,6 +28,7 @@ import torch
 from . import gates as g
 from .apply import apply_op, dagger, grouped_matrices, op_matrix, permutation_image
 from .circuit import Circuit, Operation
+from .kernels import index_tensor
 
 __all__ = ["StepKind", "Step", "FusionConfig", "compile_plan", "block_operator"]
 
@@ -283,8 +284,7 @@ def _apply_segment(rows, segment: Segment, step: Step, ops, values, dtype, dev):
     if rows is None:
         rows = torch.eye(d, dtype=dtype, device=dev).unsqueeze(0)
     if segment.kind is SegmentKind.PERMUTE:
-        index = torch.tensor(segment.index_map, dtype=torch.long, device=dev)
-        return rows.index_select(-1, index)
+        return rows.index_select(-1, index_tensor(segment.index_map, dev))
     i = segment.ops[0]
     m = op_matrix(ops[i], values[i], dtype, dev)
     batch = max(rows.shape[0], m.shape[0] if isinstance(m, torch.Tensor) else 1)
