@@ -12,8 +12,8 @@ import numpy as np
 import torch
 
 from . import anchors, ours
-from .gradients import LAYERS, OURS, TOL, sel_weights
-from .runner import Context, finish_case, new_case, run_engine
+from .gradients import LAYERS, sel_weights, time_engines
+from .runner import Context, finish_case, new_case
 
 __all__ = ["run"]
 
@@ -71,25 +71,13 @@ def run_case(ctx: Context, key: str, n: int) -> dict:
 
         return check
 
-    engines: dict[str, dict] = {}
-    for name, (method, dtype) in OURS.items():
-        tol = TOL["complex64" if dtype == torch.complex64 else "complex128"]
-        engines[name], _ = run_engine(
-            ctx,
-            name,
-            lambda method=method, dtype=dtype: ours.batched_layer_fn(x, weights, dtype, ctx.device, method),
-            sync_device=ctx.device,
-            check=compare(tol),
-        )
-    for name, (device_name, method) in ANCHORS.items():
-        tol = TOL["lightning" if device_name.startswith("lightning") else "complex128"]
-        engines[name], _ = run_engine(
-            ctx,
-            name,
-            lambda d=device_name, m=method: torch_layer_fn(d, m, x, weights),
-            check=compare(tol),
-        )
+    engines = time_engines(
+        ctx,
+        lambda method, dtype: ours.batched_layer_fn(x, weights, dtype, ctx.device, method),
+        {name: (device_name, lambda d=device_name, m=method: torch_layer_fn(d, m, x, weights))
+         for name, (device_name, method) in ANCHORS.items()},
+        compare,
+    )  # fmt: skip
     return finish_case(
         ctx, key, SUITE, CASE, n, engines, batch=BATCH, layers=LAYERS,
-        ours_path="hybrid.expval" if ours.has_expval() else "hybrid.simulate(...).expval (fallback)",
     )

@@ -35,6 +35,21 @@ def sel_weights(n: int, layers: int = LAYERS, seed: int = 7) -> np.ndarray:
     return np.random.default_rng(seed + n).uniform(0, 2 * np.pi, size=(layers, n, 3))
 
 
+def time_engines(ctx: Context, ours_fn, anchors: dict, compare) -> dict[str, dict]:
+    """Time our four variants (``ours_fn(method, dtype)`` builds each call) and the anchors
+    (``{name: (device name, builder)}``), each checked by ``compare(tol)``."""
+    engines: dict[str, dict] = {}
+    for name, (method, dtype) in OURS.items():
+        tol = TOL["complex64" if dtype == torch.complex64 else "complex128"]
+        engines[name], _ = run_engine(
+            ctx, name, lambda m=method, d=dtype: ours_fn(m, d), sync_device=ctx.device, check=compare(tol)
+        )
+    for name, (device_name, build) in anchors.items():
+        tol = TOL["lightning" if device_name.startswith("lightning") else "complex128"]
+        engines[name], _ = run_engine(ctx, name, build, check=compare(tol))
+    return engines
+
+
 def run(ctx: Context, sizes: list[int]) -> None:
     for n in sizes:
         key, old = new_case(ctx, SUITE, CASE, n)
@@ -79,25 +94,13 @@ def run_case(ctx: Context, key: str, n: int) -> dict:
 
         return check
 
-    engines: dict[str, dict] = {}
-    for name, (method, dtype) in OURS.items():
-        tol = TOL["complex64" if dtype == torch.complex64 else "complex128"]
-        engines[name], _ = run_engine(
-            ctx,
-            name,
-            lambda method=method, dtype=dtype: ours.sel_grad_fn(weights, dtype, ctx.device, method),
-            sync_device=ctx.device,
-            check=compare(tol),
-        )
-    for name, (device_name, method) in ANCHORS.items():
-        tol = TOL["lightning" if device_name.startswith("lightning") else "complex128"]
-        engines[name], _ = run_engine(
-            ctx,
-            name,
-            lambda d=device_name, m=method: pennylane_grad_fn(d, m, weights),
-            check=compare(tol),
-        )
+    engines = time_engines(
+        ctx,
+        lambda method, dtype: ours.sel_grad_fn(weights, dtype, ctx.device, method),
+        {name: (device_name, lambda d=device_name, m=method: pennylane_grad_fn(d, m, weights))
+         for name, (device_name, method) in ANCHORS.items()},
+        compare,
+    )  # fmt: skip
     return finish_case(
         ctx, key, SUITE, CASE, n, engines, layers=LAYERS, observable="sum_i Z_i", reference_value=ref_value,
-        ours_path="hybrid.expval" if ours.has_expval() else "hybrid.simulate(...).expval (fallback)",
     )

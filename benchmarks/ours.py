@@ -1,9 +1,7 @@
 """Our engine, called the way a user would: ``hybrid.simulate`` and ``hybrid.expval``.
 
 ``hybrid.expval(circuit, observables, params, *, dtype, device, diff_method)`` is the
-gradient entry point. Where this checkout does not have it yet, backprop falls back to
-``hybrid.simulate(...).expval(obs)`` (the same autograd path) and adjoint is reported
-as not available.
+gradient entry point.
 """
 
 from __future__ import annotations
@@ -14,25 +12,13 @@ import torch
 import hybrid
 
 from .circuits import sel_hybrid, weight_names, z_list, z_sum
-from .runner import NotAvailable
 
-__all__ = ["has_expval", "expval", "state_fn", "sel_grad_fn", "batched_layer_fn", "weight_leaves"]
-
-
-def has_expval() -> bool:
-    return callable(getattr(hybrid, "expval", None))
+__all__ = ["expval", "state_fn", "sel_grad_fn", "batched_layer_fn", "weight_leaves"]
 
 
 def expval(circuit, observables, params, *, dtype, device, diff_method: str) -> torch.Tensor:
     """<obs> (or a last axis over a list of observables), differentiable by ``diff_method``."""
-    if has_expval():
-        return hybrid.expval(circuit, observables, params, dtype=dtype, device=device, diff_method=diff_method)
-    if diff_method != "backprop":
-        raise NotAvailable(f"hybrid.expval is not in this checkout; diff_method={diff_method!r} needs it")
-    state = hybrid.simulate(circuit, params, dtype=dtype, device=device)
-    if isinstance(observables, list | tuple):
-        return torch.stack([state.expval(o) for o in observables], dim=-1)
-    return state.expval(observables)
+    return hybrid.expval(circuit, observables, params, dtype=dtype, device=device, diff_method=diff_method)
 
 
 def state_fn(circuit, dtype, device):

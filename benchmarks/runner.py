@@ -1,8 +1,8 @@
 """Running one engine on one case: predict, skip, warm up, check, time, record failures.
 
 Nothing an engine does may stop the benchmark: a missing library, an unsupported option or
-a crash becomes ``{"error": message}`` in that engine's slot, a feature our engine does
-not have yet becomes ``{"skipped": reason}``, and so does a size predicted to take too long.
+a crash becomes ``{"error": message}`` in that engine's slot; a size predicted to take too
+long becomes ``{"skipped": reason}``.
 """
 
 from __future__ import annotations
@@ -19,15 +19,11 @@ import torch
 from .records import ResultLog, case_key
 from .timing import format_seconds, time_call, time_repeats
 
-__all__ = ["Context", "NotAvailable", "predict", "run_engine", "new_case", "finish_case", "is_anchor"]
+__all__ = ["Context", "predict", "run_engine", "new_case", "finish_case", "is_anchor"]
 
 SKIP_LIMIT_S = 60.0  # predicted seconds per call above which a size is skipped
 WARMUP_LIMIT_S = 20.0  # predicted seconds per call above which the warm-up call is left out
 GROWTH_PER_QUBIT = 2.0  # statevector cost doubles with each qubit (x4 per +2)
-
-
-class NotAvailable(Exception):
-    """The engine lacks the feature this case needs; recorded as skipped, not as an error."""
 
 
 @dataclass
@@ -102,9 +98,6 @@ def run_engine(
         record.update(timing)
         if check is not None and "check" not in record:
             record["check"] = check(out)
-    except NotAvailable as exc:
-        say(f"  {label:<40} skipped: {exc}")
-        return {"skipped": str(exc)}, None
     except Exception as exc:  # noqa: BLE001 - every failure is a recorded row
         message = f"{type(exc).__name__}: {exc}"
         say(f"  {label:<40} error: {message}")
