@@ -140,17 +140,17 @@ def _load_lambda(lam: torch.Tensor, psi: torch.Tensor, n: int, observables, grad
         lam.add_(apply_pauli_sum(psi, n, obs).mul_(grad_out[:, o : o + 1].to(psi.dtype)))
 
 
-def forward_into_pair(problem: ExpvalProblem, values, psi0: torch.Tensor) -> tuple[torch.Tensor, int, torch.Tensor]:
+def forward_into_pair(
+    problem: ExpvalProblem, values, psi0: torch.Tensor, pair: torch.Tensor | None = None
+) -> tuple[torch.Tensor, int, torch.Tensor]:
     """Run the circuit inside a ``(2B, 2**n)`` buffer whose halves serve as ping-pong
     buffers now and as psi and lambda in the backward sweep (so no extra copy of the final
-    state is ever kept). Returns the buffer, the half that holds psi, and <H_o>."""
+    state is ever kept). ``pair``, when given, already holds ``psi0`` in its first half;
+    otherwise one is made. Returns the buffer, the half that holds psi, and <H_o>."""
     from .simulate import run  # simulate imports this module's users; keep the edge one-way
 
     batch = psi0.shape[0]
-    base = psi0._base
-    if base is not None and base.shape == (2 * batch,) + psi0.shape[1:] and base.data_ptr() == psi0.data_ptr():
-        pair = base.detach()  # the caller laid psi0 out as the first half of a pair already
-    else:
+    if pair is None:
         pair = torch.empty((2 * batch,) + psi0.shape[1:], dtype=psi0.dtype, device=psi0.device)
         pair[:batch].copy_(psi0.detach())
     psi = run(
@@ -235,7 +235,8 @@ def adjoint_gradients(
 
 
 class AdjointExpval(torch.autograd.Function):
-    """``apply(problem, psi0, *flat_values) -> (B, n_obs)`` with adjoint-method gradients.
+    """``apply(problem, psi0, pair, *flat_values) -> (B, n_obs)`` with adjoint-method
+    gradients; ``pair`` is ``None`` or a ``(2B, 2**n)`` buffer holding psi0 in its first half.
 
     The forward pass runs inside the two-state buffer the backward sweep will use, so
     forward and backward together hold about three to four states at their peak. A second
@@ -243,16 +244,16 @@ class AdjointExpval(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, problem: ExpvalProblem, psi0: torch.Tensor, *flat):
+    def forward(ctx, problem: ExpvalProblem, psi0: torch.Tensor, pair: torch.Tensor | None, *flat):
         values = unflatten_values(problem.shapes, flat)
-        # A repeated backward must start again from psi0 exactly, and the forward pass may
-        # overwrite psi0's memory: a basis state is remembered by its index (no memory),
-        # any other initial state is copied first.
+        # A repeated backward must start again from psi0 exactly: a basis state is
+        # remembered by its index (no memory); a psi0 that lives in ``pair`` (and will be
+        # overwritten) is copied; any other is kept by reference.
         if problem.initial_index is not None and psi0.shape[0] == 1:
             ctx.initial = problem.initial_index
         else:
-            ctx.initial = psi0.detach().clone()
-        pair, half, out = forward_into_pair(problem, values, psi0)
+            ctx.initial = psi0.detach().clone() if pair is not None else psi0.detach()
+        pair, half, out = forward_into_pair(problem, values, psi0, pair)
         ctx.problem, ctx.pair, ctx.half, ctx.rewound = problem, pair, half, False
         ctx.save_for_backward(*flat)
         return out
@@ -262,7 +263,7 @@ class AdjointExpval(torch.autograd.Function):
         flat = ctx.saved_tensors
         problem = ctx.problem
         values = unflatten_values(problem.shapes, flat)
-        needs = unflatten_values(problem.shapes, list(ctx.needs_input_grad[2:]))
+        needs = unflatten_values(problem.shapes, list(ctx.needs_input_grad[3:]))
         with torch.no_grad():
             if ctx.rewound:  # an earlier backward consumed the final state: run again
                 start = ctx.initial
@@ -273,4 +274,4 @@ class AdjointExpval(torch.autograd.Function):
             grads, grad_psi0 = adjoint_gradients(problem, values, ctx.pair, ctx.half, grad_out, needs)
             ctx.rewound = True
         flat_grads = [gr for per_op in grads for gr in per_op]
-        return (None, grad_psi0.clone() if ctx.needs_input_grad[1] else None, *flat_grads)
+        return (None, grad_psi0.clone() if ctx.needs_input_grad[1] else None, None, *flat_grads)

@@ -71,14 +71,16 @@ def _custom_gradient(circuit, obs, params, initial_state, dtype, device, diff_me
     job = prepare(circuit, params, initial_state, dtype, device, fusion, extra_states=1)
     shapes, flat = flatten_values(job.values)
     problem = ExpvalProblem(circuit, obs, shapes, job.config, job.initial_index)
-    psi0 = job.psi
-    if diff_method == "adjoint" and not psi0.requires_grad:
-        # Lay the initial state out as the first half of the sweep's two-state buffer.
-        pair = torch.empty((2 * psi0.shape[0], psi0.shape[1]), dtype=psi0.dtype, device=psi0.device)
-        pair[: psi0.shape[0]].copy_(psi0)
-        psi0 = job.psi = pair[: psi0.shape[0]]
-    function = AdjointExpval if diff_method == "adjoint" else ParameterShiftExpval
-    out = function.apply(problem, psi0, *flat)  # (B, n_obs)
+    if diff_method == "parameter-shift":
+        out = ParameterShiftExpval.apply(problem, job.psi, *flat)  # (B, n_obs)
+    else:
+        psi0, pair = job.psi, None
+        if not psi0.requires_grad:
+            # Lay psi0 out as the first half of the sweep's two-state buffer: no extra copy.
+            batch = psi0.shape[0]
+            pair = torch.empty((2 * batch, psi0.shape[1]), dtype=psi0.dtype, device=psi0.device)
+            psi0 = job.psi = pair[:batch].copy_(psi0)  # the original is released here
+        out = AdjointExpval.apply(problem, psi0, pair, *flat)
     if not job.batched:
         out = out[0]
     return out[..., 0] if single else out
