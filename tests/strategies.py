@@ -43,39 +43,28 @@ def _perm_matrix(perm):
     return m
 
 
-GATE_TABLE: list[GateKind] = [
-    GateKind("i", 1, 0, lambda c, p, w, d: c.i(*w), lambda q, p, w, d: q.id(*w)),
-    GateKind("x", 1, 0, lambda c, p, w, d: c.x(*w), lambda q, p, w, d: q.x(*w)),
-    GateKind("y", 1, 0, lambda c, p, w, d: c.y(*w), lambda q, p, w, d: q.y(*w)),
-    GateKind("z", 1, 0, lambda c, p, w, d: c.z(*w), lambda q, p, w, d: q.z(*w)),
-    GateKind("h", 1, 0, lambda c, p, w, d: c.h(*w), lambda q, p, w, d: q.h(*w)),
-    GateKind("s", 1, 0, lambda c, p, w, d: c.s(*w), lambda q, p, w, d: q.s(*w)),
-    GateKind("sdg", 1, 0, lambda c, p, w, d: c.sdg(*w), lambda q, p, w, d: q.sdg(*w)),
-    GateKind("t", 1, 0, lambda c, p, w, d: c.t(*w), lambda q, p, w, d: q.t(*w)),
-    GateKind("tdg", 1, 0, lambda c, p, w, d: c.tdg(*w), lambda q, p, w, d: q.tdg(*w)),
-    GateKind("sx", 1, 0, lambda c, p, w, d: c.sx(*w), lambda q, p, w, d: q.sx(*w)),
-    GateKind("sxdg", 1, 0, lambda c, p, w, d: c.sxdg(*w), lambda q, p, w, d: q.sxdg(*w)),
-    GateKind("rx", 1, 1, lambda c, p, w, d: c.rx(p[0], *w), lambda q, p, w, d: q.rx(p[0], *w)),
-    GateKind("ry", 1, 1, lambda c, p, w, d: c.ry(p[0], *w), lambda q, p, w, d: q.ry(p[0], *w)),
-    GateKind("rz", 1, 1, lambda c, p, w, d: c.rz(p[0], *w), lambda q, p, w, d: q.rz(p[0], *w)),
-    GateKind("p", 1, 1, lambda c, p, w, d: c.p(p[0], *w), lambda q, p, w, d: q.p(p[0], *w)),
-    GateKind("u", 1, 3, lambda c, p, w, d: c.u(*p, *w), lambda q, p, w, d: q.u(*p, *w)),
+def _same_call(name: str, n_wires: int, n_params: int, qiskit_name: str | None = None) -> GateKind:
+    """A gate whose builder has the same name and (params..., wires...) order in both."""
+    qname = qiskit_name or name
+    return GateKind(
+        name,
+        n_wires,
+        n_params,
+        lambda c, p, w, d: getattr(c, name)(*p, *w),
+        lambda q, p, w, d: getattr(q, qname)(*p, *w),
+    )
+
+
+_SAME_CALL = [
+    ("i", 1, 0, "id"), ("x", 1, 0), ("y", 1, 0), ("z", 1, 0), ("h", 1, 0), ("s", 1, 0), ("sdg", 1, 0),
+    ("t", 1, 0), ("tdg", 1, 0), ("sx", 1, 0), ("sxdg", 1, 0), ("rx", 1, 1), ("ry", 1, 1), ("rz", 1, 1),
+    ("p", 1, 1), ("u", 1, 3), ("cx", 2, 0), ("cy", 2, 0), ("cz", 2, 0), ("ch", 2, 0), ("swap", 2, 0),
+    ("iswap", 2, 0), ("crx", 2, 1), ("cry", 2, 1), ("crz", 2, 1), ("cp", 2, 1), ("rxx", 2, 1),
+    ("ryy", 2, 1), ("rzz", 2, 1), ("ccx", 3, 0), ("cswap", 3, 0),
+]  # fmt: skip
+
+GATE_TABLE: list[GateKind] = [_same_call(*entry) for entry in _SAME_CALL] + [
     GateKind("rot", 1, 3, lambda c, p, w, d: c.rot(*p, *w), _rot_q),
-    GateKind("cx", 2, 0, lambda c, p, w, d: c.cx(*w), lambda q, p, w, d: q.cx(*w)),
-    GateKind("cy", 2, 0, lambda c, p, w, d: c.cy(*w), lambda q, p, w, d: q.cy(*w)),
-    GateKind("cz", 2, 0, lambda c, p, w, d: c.cz(*w), lambda q, p, w, d: q.cz(*w)),
-    GateKind("ch", 2, 0, lambda c, p, w, d: c.ch(*w), lambda q, p, w, d: q.ch(*w)),
-    GateKind("swap", 2, 0, lambda c, p, w, d: c.swap(*w), lambda q, p, w, d: q.swap(*w)),
-    GateKind("iswap", 2, 0, lambda c, p, w, d: c.iswap(*w), lambda q, p, w, d: q.iswap(*w)),
-    GateKind("crx", 2, 1, lambda c, p, w, d: c.crx(p[0], *w), lambda q, p, w, d: q.crx(p[0], *w)),
-    GateKind("cry", 2, 1, lambda c, p, w, d: c.cry(p[0], *w), lambda q, p, w, d: q.cry(p[0], *w)),
-    GateKind("crz", 2, 1, lambda c, p, w, d: c.crz(p[0], *w), lambda q, p, w, d: q.crz(p[0], *w)),
-    GateKind("cp", 2, 1, lambda c, p, w, d: c.cp(p[0], *w), lambda q, p, w, d: q.cp(p[0], *w)),
-    GateKind("rxx", 2, 1, lambda c, p, w, d: c.rxx(p[0], *w), lambda q, p, w, d: q.rxx(p[0], *w)),
-    GateKind("ryy", 2, 1, lambda c, p, w, d: c.ryy(p[0], *w), lambda q, p, w, d: q.ryy(p[0], *w)),
-    GateKind("rzz", 2, 1, lambda c, p, w, d: c.rzz(p[0], *w), lambda q, p, w, d: q.rzz(p[0], *w)),
-    GateKind("ccx", 3, 0, lambda c, p, w, d: c.ccx(*w), lambda q, p, w, d: q.ccx(*w)),
-    GateKind("cswap", 3, 0, lambda c, p, w, d: c.cswap(*w), lambda q, p, w, d: q.cswap(*w)),
     GateKind("mcx", 4, 0, lambda c, p, w, d: c.mcx(w[:3], w[3]), lambda q, p, w, d: q.mcx(w[:3], w[3])),
     GateKind(
         "mcz", 3, 0, lambda c, p, w, d: c.mcz(w[:2], w[2]), lambda q, p, w, d: q.append(ZGate().control(2), w)
