@@ -48,7 +48,7 @@ def op_matrix(op: Operation, values: Values, dtype: torch.dtype, dev: torch.devi
     """The op's matrix ``(Bm, d, d)``, phases ``(Bm, d)`` or permutation, adjoint applied."""
     gate = op.gate
     if gate.kind is g.Kind.PERMUTATION:
-        perm = tuple(gate.permutation if gate.permutation is not None else op.data)
+        perm = gate.permutation if gate.permutation is not None else op.data  # a tuple, or a numpy array when large
         return dagger(gate.kind, perm) if op.adjoint else perm
     if gate.build is None:
         m = op.data.to(device=dev, dtype=dtype)
@@ -114,7 +114,7 @@ def permutation_image(ops: Sequence[Operation], wires: Sequence[int]) -> torch.T
     x = torch.arange(2**k, dtype=torch.long)
     for op in ops:
         perm = op.gate.permutation if op.gate.permutation is not None else op.data
-        table = torch.tensor(dagger(op.gate.kind, perm) if op.adjoint else perm, dtype=torch.long)
+        table = torch.as_tensor(dagger(op.gate.kind, perm) if op.adjoint else perm, dtype=torch.long)
         local = torch.zeros_like(x)
         for w in op.wires:
             local = (local << 1) | ((x >> shift[w]) & 1)

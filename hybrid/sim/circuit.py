@@ -79,6 +79,7 @@ class Operation:
 
 
 _SELF_INVERSE = {"id", "x", "y", "z", "h", "swap", "permutation"}
+_ARRAY_PERMUTATION_WIRES = 12  # permutation tables this wide are stored as numpy arrays
 
 
 @dataclass(frozen=True)
@@ -374,15 +375,30 @@ class Circuit:
             raise ValueError(f"diagonal entries must have modulus 1 (a unitary); max | |d|-1 | = {err:.3g}")
         return self.append(Operation(g.DIAGONAL, wires, data=d))
 
-    def permutation(self, perm: Sequence[int], wires: Sequence[int]) -> "Circuit":
-        """The basis permutation |x> -> |perm[x]> on ``wires`` (x read with wires[0] as MSB)."""
+    def permutation(self, perm: Sequence[int] | np.ndarray | torch.Tensor, wires: Sequence[int]) -> "Circuit":
+        """The basis permutation |x> -> |perm[x]> on ``wires`` (x read with wires[0] as MSB).
+
+        ``perm`` is a sequence, numpy array or torch tensor of integers. Tables on
+        ``_ARRAY_PERMUTATION_WIRES`` wires or more are kept as a read-only int64 numpy array
+        (a tuple of Python ints costs ~36 bytes an entry and Python-loop inverses), smaller
+        ones as a tuple.
+        """
         wires = _wire_tuple(wires)
-        perm = tuple(int(v) for v in perm)
-        if sorted(perm) != list(range(2 ** len(wires))):
+        d = 2 ** len(wires)
+        table = np.asarray(perm.detach().cpu() if isinstance(perm, torch.Tensor) else perm)
+        valid = table.shape == (d,) and np.issubdtype(table.dtype, np.integer)
+        if valid:
+            table = table.astype(np.int64)
+            valid = bool(((table >= 0) & (table < d)).all()) and bool((np.bincount(table, minlength=d) == 1).all())
+        if not valid:
             raise ValueError(
-                f"perm must be a permutation of 0..{2 ** len(wires) - 1} for {len(wires)} wire(s); got {len(perm)} entries"
+                f"perm must be a permutation of 0..{d - 1} for {len(wires)} wire(s); got {table.size} entries"
             )
-        return self.append(Operation(g.PERMUTATION, wires, data=perm))
+        if len(wires) < _ARRAY_PERMUTATION_WIRES:
+            return self.append(Operation(g.PERMUTATION, wires, data=tuple(table.tolist())))
+        table = table.copy()
+        table.flags.writeable = False
+        return self.append(Operation(g.PERMUTATION, wires, data=table))
 
     # --- measurement, reset, classical control ------------------------------------------
 

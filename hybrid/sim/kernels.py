@@ -15,6 +15,7 @@ import functools
 import math
 from typing import Callable, Sequence
 
+import numpy as np
 import torch
 
 from .gates import Kind
@@ -51,7 +52,12 @@ def apply_diagonal(psi: torch.Tensor, phases: torch.Tensor, axes: Axes, inplace:
     return psi.mul_(grid) if inplace else psi * grid
 
 
-def inverse_permutation(perm: Sequence[int]) -> tuple[int, ...]:
+def inverse_permutation(perm: Sequence[int] | np.ndarray) -> tuple[int, ...] | np.ndarray:
+    """The inverse table, of the same type (a tuple, or a numpy array for large tables)."""
+    if isinstance(perm, np.ndarray):
+        inverse_a = np.empty_like(perm)
+        inverse_a[perm] = np.arange(len(perm))
+        return inverse_a
     inverse = [0] * len(perm)
     for x, y in enumerate(perm):
         inverse[y] = x
@@ -69,7 +75,11 @@ def apply_permutation(psi: torch.Tensor, perm: Sequence[int], axes: Axes) -> tor
     k = len(axes)
     if k == 1 and tuple(perm) == (1, 0):  # X: a flip is a strided copy, no index tensor
         return torch.flip(psi, dims=(axes[0],))
-    index = index_tensor(inverse_permutation(perm), psi.device)
+    inverse = inverse_permutation(perm)
+    if isinstance(inverse, np.ndarray):  # a large table: too big to hash and cache per run
+        index = torch.from_numpy(inverse).to(psi.device)
+    else:
+        index = index_tensor(inverse, psi.device)
     targets = list(range(psi.dim() - k, psi.dim()))
     moved = torch.movedim(psi, list(axes), targets)
     shape = moved.shape
@@ -215,11 +225,11 @@ def apply_inplace(
             sub[axis] = value
         return psi[tuple(sub)]
 
-    if kind is Kind.PERMUTATION and tuple(matrix) == (1, 0):
+    if kind is Kind.PERMUTATION and len(matrix) == 2 and tuple(matrix) == (1, 0):
         t = target_axes[0]
         _swap_slices(part({t: 0}), part({t: 1}))
         return True
-    if kind is Kind.PERMUTATION and tuple(matrix) == (0, 2, 1, 3):
+    if kind is Kind.PERMUTATION and len(matrix) == 4 and tuple(matrix) == (0, 2, 1, 3):
         a, b = target_axes
         _swap_slices(part({a: 0, b: 1}), part({a: 1, b: 0}))
         return True

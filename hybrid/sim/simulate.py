@@ -185,15 +185,19 @@ def _single(psi, op, values, n, bits, gen, inplace: bool) -> torch.Tensor:
     grid = psi.view((batch,) + (2,) * n)
     if isinstance(op, Measure):
         return _measure(grid, op, bits, gen).reshape(batch, 2**n)
+    mask = None if op.condition is None else _condition_mask(op, bits)  # (B,)
+    if mask is not None and not bool(mask.any()):
+        return psi  # no trajectory meets the condition
+    if mask is not None and bool(mask.all()):
+        mask = None  # every trajectory meets it (always so for one): an ordinary gate, in place
     matrix = op_matrix(op, values, psi.dtype, psi.device)
-    if inplace and op.condition is None:
+    if inplace and mask is None:
         targets, controls = [w + 1 for w in op.wires], [c + 1 for c in op.controls]
         if apply_inplace(grid, op.gate.kind, matrix, targets, controls, op.control_values):
             return psi
     updated = apply_op(grid, op, matrix)
-    if op.condition is not None:
-        mask = _condition_mask(op, bits).reshape((batch,) + (1,) * n)
-        updated = torch.where(mask, updated, grid)
+    if mask is not None:
+        updated = torch.where(mask.reshape((batch,) + (1,) * n), updated, grid)
     return updated.reshape(batch, 2**n)
 
 
