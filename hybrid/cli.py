@@ -112,8 +112,15 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--json", action="store_true", help="machine-readable output")
     info = sub.add_parser("info", help="versions, devices, free memory, largest state that fits")
     info.add_argument("--json", action="store_true", help="machine-readable output")
+    from . import train as training  # here, not at the top: it pulls in scikit-learn
+
+    training.add_arguments(sub.add_parser("train", help="train one classifier; metrics.json and resumable checkpoints in --out"))
     args = parser.parse_args(argv)
     try:
+        if args.command == "train":
+            from . import train as training
+
+            return training.main_from_args(args)
         if args.command == "demo":
             if not 1 <= args.qubits <= 34:
                 parser.error(f"--qubits must be between 1 and 34; got {args.qubits}")
