@@ -69,6 +69,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def make_context(log: ResultLog, device: torch.device, repeats: int, info: dict) -> Context:
+    """Measure the copy bandwidth (the floors' yardstick) on ``device`` and the CPU, store it
+    in ``info`` and return the suites' shared context."""
+    cpu_bw = copy_bandwidth(torch.device("cpu"))
+    bw = copy_bandwidth(device) if device.type == "cuda" else cpu_bw
+    info["bandwidth"] = {"device": bw, "cpu": cpu_bw}
+    say(f"copy bandwidth: {bw['GBps']:.1f} GB/s on {device} (read + write, {bw['buffer_bytes'] >> 20} MiB buffers)")
+    return Context(log=log, device=device, repeats=repeats, run=info, bandwidth=bw, cpu_bandwidth=cpu_bw)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     preset = QUICK if args.quick else FULL
@@ -85,12 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     say(f"device {info['device']}, torch {info['versions']['torch']} with {info['torch_threads']} threads")
     say(f"results: {log.path}" + (f" ({len(log.records)} cases already there)" if log.records else ""))
 
-    cpu_bw = copy_bandwidth(torch.device("cpu"))
-    bw = copy_bandwidth(device) if device.type == "cuda" else cpu_bw
-    info["bandwidth"] = {"device": bw, "cpu": cpu_bw}
-    say(f"copy bandwidth: {bw['GBps']:.1f} GB/s on {device} (read + write, {bw['buffer_bytes'] >> 20} MiB buffers)")
-
-    ctx = Context(log=log, device=device, repeats=args.repeats, run=info, bandwidth=bw, cpu_bandwidth=cpu_bw)
+    ctx = make_context(log, device, args.repeats, info)
     # The statevector suite runs last: it is the only one that runs Aer, and once Aer's
     # OpenMP workers exist in this process, Lightning's per-sample adjoint loop (the
     # batched TorchLayer) measured 2-2.5x slower. Large statevector runs were not affected.
@@ -106,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
 
     records = [log.records[k] for k in ctx.done if k in log.records]
     print()
-    print(render(records, ctx.resumed, bw["GBps"]))
+    print(render(records, ctx.resumed, ctx.bandwidth["GBps"]))
     elapsed = time.perf_counter() - started
     say(f"\n{len(records)} cases ({len(ctx.resumed)} resumed) in {elapsed:.0f} s; lines in {log.path}")
     return 0

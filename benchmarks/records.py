@@ -96,7 +96,7 @@ def _version(pkg: str) -> str | None:
         return None
 
 
-def _cpu_model() -> str | None:
+def cpu_model() -> str | None:
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as fh:
             for line in fh:
@@ -110,7 +110,7 @@ def _cpu_model() -> str | None:
 def _device_name(device: torch.device) -> str:
     if device.type == "cuda":
         return f"{device} ({torch.cuda.get_device_name(device)})"
-    return f"cpu ({_cpu_model() or 'unknown model'})"
+    return f"cpu ({cpu_model() or 'unknown model'})"
 
 
 def _git_state() -> dict | None:
@@ -128,14 +128,19 @@ def _git_state() -> dict | None:
     return {"commit": commit, "engine_dirty": dirty}
 
 
-def run_info(device: torch.device, argv: list[str] | None = None) -> dict:
-    """What a reader needs to interpret one run's numbers."""
+def run_info(device: torch.device, argv: list[str] | None = None, program: list[str] | None = None) -> dict:
+    """What a reader needs to interpret one run's numbers.
+
+    ``program`` is how the command was started (default ``python -m benchmarks.engines``);
+    the recorded command is ``program`` followed by ``argv``.
+    """
     argv = sys.argv[1:] if argv is None else argv
+    program = [sys.executable, "-m", "benchmarks.engines"] if program is None else program
     return {
         "run_id": _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ"),
-        "command": shlex.join([sys.executable, "-m", "benchmarks.engines", *argv]),
+        "command": shlex.join([*program, *argv]),
         "device": _device_name(device),
-        "cpu_model": _cpu_model(),
+        "cpu_model": cpu_model(),
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "python": platform.python_version(),

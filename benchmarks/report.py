@@ -6,7 +6,7 @@ from typing import Callable, Iterable
 
 from .timing import format_seconds
 
-__all__ = ["render"]
+__all__ = ["render", "markdown_table"]
 
 Column = tuple[str, Callable[[dict], str]]
 
@@ -44,12 +44,15 @@ def _multiple(engine: str) -> Callable[[dict], str]:
     return cell
 
 
-def _table(title: str, columns: list[Column], rows: Iterable[dict]) -> str:
+def _table(title: str, columns: list[Column], rows: Iterable[dict], markdown: bool = False) -> str:
+    """A fixed-width text table under ``title``, or a Markdown (pipe) table."""
     rows = list(rows)
     if not rows:
         return ""
     columns = [c for c in columns if c[0] or any(c[1](r) for r in rows)]  # drop an empty marker column
     cells = [[h for h, _ in columns]] + [[fn(r) for _, fn in columns] for r in rows]
+    if markdown:
+        return markdown_table(title, cells)
     widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
     lines = [title]
     for k, row in enumerate(cells):
@@ -59,11 +62,20 @@ def _table(title: str, columns: list[Column], rows: Iterable[dict]) -> str:
     return "\n".join(lines)
 
 
+def markdown_table(title: str, cells: list[list[str]]) -> str:
+    """``cells[0]`` is the header; the first column is left-aligned, the rest right-aligned."""
+    escape = lambda c: c.replace("|", "\\|")  # noqa: E731 - a pipe inside a cell ends it in Markdown
+    lines = [f"**{title.replace('<', '&lt;')}**", "", "| " + " | ".join(escape(c) for c in cells[0]) + " |"]
+    lines.append("|" + "|".join(":--" if i == 0 else "--:" for i in range(len(cells[0]))) + "|")
+    lines += ["| " + " | ".join(escape(c) for c in row) + " |" for row in cells[1:]]
+    return "\n".join(lines)
+
+
 def _resumed(resumed: set[str]) -> Callable[[dict], str]:
     return lambda rec: "*" if rec["key"] in resumed else ""
 
 
-def statevector_table(rows, resumed) -> str:
+def statevector_table(rows, resumed, markdown: bool = False) -> str:
     cols: list[Column] = [
         ("case", lambda r: r["case"]),
         ("n", lambda r: str(r["n"])),
@@ -82,7 +94,7 @@ def statevector_table(rows, resumed) -> str:
         ("c128/floor", _multiple("ours_c128")),
         ("", _resumed(resumed)),
     ]
-    return _table("Statevector (median wall time per run; ratio = ours / fastest anchor)", cols, rows)
+    return _table("Statevector (median wall time per run; ratio = ours / fastest anchor)", cols, rows, markdown)
 
 
 def _grad_columns(anchor_cols: list[Column], resumed) -> list[Column]:
@@ -126,24 +138,25 @@ def _checks(rec: dict) -> str:
     return f"{len(checked) - failed}/{len(checked)} ok"
 
 
-def gradients_table(rows, resumed) -> str:
+def gradients_table(rows, resumed, markdown: bool = False) -> str:
     anchors = [
         ("default.qubit bp", _time("default.qubit_backprop")),
         ("lightning adj", _time("lightning.qubit_adjoint")),
     ]
-    return _table("Gradients: 2-layer SEL, <sum Z_i>, forward + gradient", _grad_columns(anchors, resumed), rows)
+    title = "Gradients: 2-layer SEL, <sum Z_i>, forward + gradient"
+    return _table(title, _grad_columns(anchors, resumed), rows, markdown)
 
 
-def batched_table(rows, resumed) -> str:
+def batched_table(rows, resumed, markdown: bool = False) -> str:
     anchors = [
         ("TorchLayer default bp", _time("torchlayer_default.qubit_backprop")),
         ("TorchLayer lightning adj", _time("torchlayer_lightning.qubit_adjoint")),
     ]
     title = "Batched layer: RX embedding + 2-layer SEL, batch 256, forward + backward"
-    return _table(title, _grad_columns(anchors, resumed), rows)
+    return _table(title, _grad_columns(anchors, resumed), rows, markdown)
 
 
-def memory_table(rows, resumed) -> str:
+def memory_table(rows, resumed, markdown: bool = False) -> str:
     flat = []
     for rec in rows:
         for engine, slot in rec.get("engines", {}).items():
@@ -163,7 +176,8 @@ def memory_table(rows, resumed) -> str:
         ("time", lambda r: format_seconds(r.get("time_s"))),
         ("", _resumed(resumed)),
     ]
-    return _table("Memory: one 2-layer SEL gradient in a fresh process (states = delta / (2^n x itemsize))", cols, flat)
+    title = "Memory: one 2-layer SEL gradient in a fresh process (states = delta / (2^n x itemsize))"
+    return _table(title, cols, flat, markdown)
 
 
 _TABLES = {
@@ -174,10 +188,13 @@ _TABLES = {
 }
 
 
-def render(records: list[dict], resumed: set[str], bandwidth_gbps: float | None = None) -> str:
+def render(
+    records: list[dict], resumed: set[str], bandwidth_gbps: float | None = None, markdown: bool = False
+) -> str:
+    """One table per engine suite (text, or Markdown with ``markdown``) and a legend."""
     parts = []
     for suite, table in _TABLES.items():
-        text = table([r for r in records if r.get("suite") == suite], resumed)
+        text = table([r for r in records if r.get("suite") == suite], resumed, markdown)
         if text:
             parts.append(text)
     footer = "Cells: median time; skip = skipped (see the JSON line), ERR = error, ! = failed its check."

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import torch
+from tqdm import tqdm
 
 from .records import ResultLog, case_key
 from .timing import format_seconds, time_call, time_repeats
@@ -43,7 +44,9 @@ def is_anchor(engine: str) -> bool:
 
 
 def say(msg: str) -> None:
-    print(msg, flush=True)
+    """Print a progress line above any tqdm bar (the bar is redrawn below it)."""
+    tqdm.write(msg)
+    sys.stdout.flush()
 
 
 def predict(ctx: Context, suite: str, case: str, engine: str, n: int) -> tuple[float | None, int | None]:

@@ -1,18 +1,26 @@
 """The ``hybrid`` command.
 
-``hybrid demo`` runs a small tour of the engine (and checks it against Qiskit when the
-qiskit extra is installed); ``hybrid info`` prints versions, devices and the largest
-state that fits. Benchmarks, algorithms and training arrive as further subcommands.
+    hybrid demo    a short tour of the engine (checked against Qiskit when installed)
+    hybrid info    versions, devices, free memory and the largest state that fits
+    hybrid train   train one classifier (see hybrid.train)
+    hybrid bench   every benchmark suite, resumable, with a Markdown report and plots
+    hybrid run     grover | shor | vqe | qaoa from the command line
+
+Exit codes: 0 success, 1 a run failed or a benchmark case errored, 2 bad usage.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import importlib
+import importlib.metadata
 import json
 import math
 import platform
 import sys
 import time
+from pathlib import Path
 
 import torch
 
@@ -23,7 +31,24 @@ from .sim import Circuit, Z, simulate
 from .sim.device import resolve_device
 from .sim.memory import WORKING_STATES, format_bytes, free_bytes
 
-__all__ = ["main"]
+__all__ = ["main", "run_info", "run_demo"]
+
+_PACKAGES = {  # what ``hybrid info`` reports: label -> distribution name
+    "torch": "torch",
+    "numpy": "numpy",
+    "pennylane": "pennylane",
+    "lightning": "pennylane_lightning",
+    "qiskit": "qiskit",
+    "aer": "qiskit-aer",
+}
+_ITEMSIZE = {"complex64": 8, "complex128": 16}
+
+
+class NotAvailable(RuntimeError):
+    """An algorithm whose module is not in this checkout."""
+
+
+# --- demo and info -------------------------------------------------------------------------
 
 
 def _timed(fn, repeats: int = 3) -> float:
@@ -69,40 +94,352 @@ def run_demo(n_qubits: int, device: str) -> dict:
     return result
 
 
+def largest_state(free: int, itemsize: int) -> int:
+    """Largest n whose batch-1 state, with the kernels' working copies, fits in ``free`` bytes."""
+    if free < itemsize * WORKING_STATES:
+        return 0
+    return int(math.floor(math.log2(free / (itemsize * WORKING_STATES))))
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _device_name(name: str) -> str:
+    if name.startswith("cuda"):
+        return torch.cuda.get_device_name(torch.device(name))
+    from benchmarks.records import cpu_model
+
+    return cpu_model() or platform.machine()
+
+
 def run_info() -> dict:
-    """Versions, devices, free memory and the largest single state per dtype."""
-    devices = ["cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    """Versions, devices, free memory and the largest single state per dtype.
+
+    Versions come from the installed distributions' metadata (None when not installed),
+    so the command does not pay for importing PennyLane or Qiskit.
+    """
     info: dict = {
         "hybrid": __version__,
         "python": platform.python_version(),
-        "torch": torch.__version__,
-        "threads": torch.get_num_threads(),
+        "platform": platform.platform(),
+        "versions": {label: _version(dist) for label, dist in _PACKAGES.items()},
+        "cuda_available": torch.cuda.is_available(),
+        "torch_threads": torch.get_num_threads(),
         "devices": {},
+        "working_states": WORKING_STATES,
     }
-    for optional in ("qiskit", "qiskit_aer", "pennylane"):
-        try:
-            info[optional] = __import__(optional).__version__
-        except ImportError:
-            info[optional] = "not installed"
-    for name in devices:
+    for name in ["cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]:
         free = free_bytes(torch.device(name))
-        entry = {"free": format_bytes(free)}
-        for dtype, size in (("complex64", 8), ("complex128", 16)):
-            # Largest n with WORKING_STATES copies of a batch-1 state inside free memory.
-            entry[f"max_qubits_{dtype}"] = int(math.floor(math.log2(free / (size * WORKING_STATES))))
-        info["devices"][name] = entry
+        info["devices"][name] = {
+            "name": _device_name(name),
+            "free_bytes": free,
+            "free": format_bytes(free),
+            "max_qubits": {dtype: largest_state(free, size) for dtype, size in _ITEMSIZE.items()},
+        }
     return info
+
+
+def _print_info(info: dict) -> None:
+    print(f"hybrid {info['hybrid']}, Python {info['python']} on {info['platform']}")
+    for label, version in info["versions"].items():
+        print(f"  {label:<10} {version or 'not installed'}")
+    print(f"torch threads: {info['torch_threads']}; CUDA available: {info['cuda_available']}")
+    print(f"largest state that fits (one state plus {info['working_states']} working copies):")
+    for name, dev in info["devices"].items():
+        fits = ", ".join(f"{n} qubits {dtype}" for dtype, n in dev["max_qubits"].items())
+        print(f"  {name:<8} {dev['name']}: {dev['free']} free -> {fits}")
 
 
 def _print(result: dict, as_json: bool) -> None:
     if as_json:
-        print(json.dumps(result, indent=2))
+        print(json.dumps(result, indent=2, default=str))
         return
     for key, value in result.items():
         print(f"{key:>36}: {value}")
 
 
-def main(argv: list[str] | None = None) -> int:
+# --- hybrid run ----------------------------------------------------------------------------
+
+
+def _algorithm(name: str):
+    try:
+        return importlib.import_module(f"circuits.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name == f"circuits.{name}":
+            raise NotAvailable(
+                f"'hybrid run {name}' is not available yet: circuits/{name}.py is not in this checkout"
+            ) from None
+        raise
+
+
+def _plain(value):
+    """JSON-able copy of a result: dataclasses to dicts, tensors to lists."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu().tolist()
+    if hasattr(value, "item") and callable(value.item):
+        return value.item()
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def parse_marked(text: str, n_qubits: int | None) -> tuple[int, list[int | str]]:
+    """``"3,5"`` or ``"0011,0101"`` -> (qubits, items). A token of exactly ``n_qubits`` binary
+    digits is a bitstring (wire 0 first); any other token is a basis index."""
+    tokens = [t.strip() for t in text.split(",") if t.strip()]
+    if not tokens:
+        raise ValueError("--marked is empty; give indices such as 3,5 or bitstrings such as 0011,0101")
+    binary = all(set(t) <= {"0", "1"} for t in tokens)
+    if n_qubits is None:
+        lengths = {len(t) for t in tokens}
+        if not binary or len(lengths) != 1 or lengths == {1}:
+            raise ValueError("give --qubits with index-valued --marked (only equal-length bitstrings imply it)")
+        n_qubits = lengths.pop()
+    items: list[int | str] = []
+    for t in tokens:
+        if len(t) == n_qubits and set(t) <= {"0", "1"}:
+            items.append(t)
+        elif t.isdigit():
+            items.append(int(t))
+        else:
+            raise ValueError(f"--marked item {t!r} is neither an index nor a {n_qubits}-bit string")
+    return n_qubits, items
+
+
+def run_grover(args: argparse.Namespace) -> dict:
+    grover = _algorithm("grover")
+    oracles = importlib.import_module("circuits.oracles")
+    if (args.cnf is None) == (args.marked is None):
+        raise ValueError("give exactly one of --marked (indices or bitstrings) and --cnf FILE")
+    if args.cnf is not None:
+        cnf = oracles.parse_dimacs(Path(args.cnf).read_text(encoding="utf-8"))
+        if args.qubits is not None and args.qubits != cnf.n_vars:
+            raise ValueError(f"--qubits {args.qubits} but {args.cnf} has {cnf.n_vars} variables; drop --qubits")
+        problem, marked, label = oracles.oracle_from_cnf(cnf), None, f"CNF {args.cnf} ({len(cnf.clauses)} clauses)"
+    else:
+        n, marked = parse_marked(args.marked, args.qubits)
+        problem, label = n, "marked " + ", ".join(map(str, marked))
+    res = grover.grover_search(
+        problem, marked, iterations=args.iterations, shots=args.shots, seed=args.seed, device=args.device
+    )
+    top = sorted(res.counts.items(), key=lambda kv: (-kv[1], kv[0]))[:8]
+    return {
+        "algorithm": "grover",
+        "problem": label,
+        "search_qubits": res.n_qubits,
+        "qubits_simulated": res.qubits,
+        "iterations": res.iterations,
+        "oracle_queries": res.oracle_queries,
+        "success_probability": res.success_probability,
+        "found": res.found,
+        "best": res.best,
+        "best_index": int(res.best, 2) if res.best else None,
+        "solutions": list(res.solutions),
+        "n_marked": res.n_marked,
+        "top_counts": dict(top),
+        "schedule": list(res.schedule),
+    }
+
+
+def run_shor(args: argparse.Namespace) -> dict:
+    shor = _algorithm("shor")
+    kwargs = {"method": args.method, "a": args.a, "seed": args.seed}
+    result = shor.factor(args.N, **{k: v for k, v in kwargs.items() if v is not None})
+    out = {"algorithm": "shor", "N": args.N, **_plain(result)} if not isinstance(result, (tuple, list)) else {
+        "algorithm": "shor", "N": args.N, "factors": list(result)}  # fmt: skip
+    return out
+
+
+_MOLECULES = {  # name -> (symbols, charge); atoms on the z axis, --bond apart
+    "H2": (["H", "H"], 0),
+    "HeH+": (["He", "H"], 1),
+    "LiH": (["Li", "H"], 0),
+}
+
+
+def run_vqe(args: argparse.Namespace) -> dict:
+    vqe = _algorithm("vqe")
+    if (args.molecule is None) == (args.tfim is None):
+        raise ValueError("give exactly one of --molecule NAME (with --bond) and --tfim N (with --h)")
+    common = {"seed": args.seed, "device": args.device}
+    if args.steps is not None:
+        common["steps"] = args.steps
+    if args.molecule is not None:
+        if args.molecule not in _MOLECULES:
+            raise ValueError(f"unknown molecule {args.molecule!r}; choose from {', '.join(_MOLECULES)}")
+        if not args.bond > 0:
+            raise ValueError(f"--bond must be a positive distance in Angstrom; got {args.bond}")
+        symbols, charge = _MOLECULES[args.molecule]
+        coords = [0.0, 0.0, 0.0, 0.0, 0.0, args.bond]
+        res = vqe.vqe_molecule(symbols, coords, ansatz=args.ansatz, charge=charge, **common)
+        problem, unit = f"{args.molecule} at {args.bond} Angstrom ({args.ansatz} ansatz)", "Ha"
+    else:
+        from circuits.hamiltonians import tfim_hamiltonian
+
+        if args.tfim < 2:
+            raise ValueError(f"--tfim needs at least 2 spins; got {args.tfim}")
+        ham = tfim_hamiltonian(args.tfim, J=args.J, h=args.h, periodic=args.periodic)
+        res = vqe.vqe_spin(ham, args.tfim, **common)
+        ring = "ring" if args.periodic else "chain"
+        problem, unit = f"TFIM {ring} of {args.tfim} spins, J={args.J}, h={args.h}", "J"
+    return {
+        "algorithm": "vqe",
+        "problem": problem,
+        "energy": res.energy,
+        "exact_energy": res.exact_energy,
+        "error": res.error,
+        "unit": unit,
+        "qubits": res.n_qubits,
+        "hamiltonian_terms": res.hamiltonian_terms,
+        "two_qubit_gates": res.two_qubit_gates,
+        "parameters": len(res.params),
+        "steps": len(res.history),
+        "ansatz": res.ansatz,
+    }
+
+
+def parse_graph(spec: str, seed: int | None):
+    """``regular:D:N``, ``cycle:N``, ``complete:N``, ``erdos:N:P`` or an edge-list file
+    (``u v [weight]`` per line, ``#`` comments) -> a networkx graph."""
+    import networkx as nx
+
+    kind, _, rest = spec.partition(":")
+    try:
+        if kind == "regular" and rest:
+            d, n = (int(x) for x in rest.split(":"))
+            return nx.random_regular_graph(d, n, seed=seed)
+        if kind == "cycle" and rest:
+            return nx.cycle_graph(int(rest))
+        if kind == "complete" and rest:
+            return nx.complete_graph(int(rest))
+        if kind == "erdos" and rest:
+            n, p = rest.split(":")
+            return nx.erdos_renyi_graph(int(n), float(p), seed=seed)
+    except (ValueError, nx.NetworkXError) as exc:
+        raise ValueError(f"bad --graph {spec!r}: {exc}") from None
+    path = Path(spec)
+    if not path.is_file():
+        raise ValueError(
+            f"--graph {spec!r} is neither regular:D:N, cycle:N, complete:N, erdos:N:P nor an edge-list file"
+        )
+    graph = nx.Graph()
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        fields = line.split("#", 1)[0].split()
+        if not fields:
+            continue
+        if len(fields) not in (2, 3):
+            raise ValueError(f"{path}:{number}: expected 'u v' or 'u v weight'; got {line.strip()!r}")
+        u, v = (int(x) if x.lstrip("-").isdigit() else x for x in fields[:2])
+        graph.add_edge(u, v, weight=float(fields[2]) if len(fields) == 3 else 1.0)
+    return graph
+
+
+def run_qaoa(args: argparse.Namespace) -> dict:
+    qaoa = _algorithm("qaoa")
+    from circuits.exact import maxcut_brute_force
+    from circuits.hamiltonians import maxcut_problem
+
+    graph = parse_graph(args.graph, args.seed)
+    problem = maxcut_problem(graph)
+    res = qaoa.maxcut_qaoa(graph, args.p, seed=args.seed)
+    plain = _plain(res)
+    bits = _cut_bits(plain)
+    cut = problem.cut_value(bits) if bits is not None else None
+    out = {"algorithm": "qaoa", "graph": args.graph, "nodes": problem.n, "edges": len(problem.edges), "p": args.p}
+    out.update(plain)
+    if bits is not None:
+        out["cut_bits"] = "".join(map(str, bits))
+        out["cut_value_recomputed"] = cut
+        out["partition"] = [sorted(map(str, side)) for side in problem.partition(bits)]
+    if problem.n <= 20:
+        best = maxcut_brute_force(problem, device="cpu")
+        out["optimum"] = best.value
+        if cut is not None and best.value > 0:
+            out["approximation_ratio"] = cut / best.value
+    return out
+
+
+def _cut_bits(plain: dict) -> list[int] | None:
+    for key in ("bits", "best_bits", "bitstring", "best_bitstring", "best"):
+        value = plain.get(key)
+        if isinstance(value, str) and set(value) <= {"0", "1"}:
+            return [int(b) for b in value]
+        if isinstance(value, list) and all(b in (0, 1) for b in value):
+            return [int(b) for b in value]
+        if isinstance(value, dict):
+            found = _cut_bits(value)
+            if found is not None:
+                return found
+    return None
+
+
+_RUNNERS = {"grover": run_grover, "shor": run_shor, "vqe": run_vqe, "qaoa": run_qaoa}
+
+
+def _print_run(result: dict) -> None:
+    name = result.get("algorithm", "result")
+    print(f"{name}:")
+    for key, value in result.items():
+        if key == "algorithm":
+            continue
+        if isinstance(value, float):
+            value = f"{value:.6g}"
+        print(f"  {key:<24} {value}")
+
+
+# --- the parser ----------------------------------------------------------------------------
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer; got {text}")
+    return value
+
+
+def _add_run_parsers(run: argparse.ArgumentParser) -> None:
+    algos = run.add_subparsers(dest="algorithm", required=True, metavar="{grover,shor,vqe,qaoa}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--seed", type=int, default=None, help="seed for every random choice")
+    common.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="default auto")
+    common.add_argument("--json", action="store_true", help="machine-readable output")
+    g = algos.add_parser("grover", parents=[common], help="Grover search over marked items or a CNF formula")
+    g.add_argument("--qubits", type=_positive, help="search-register size (implied by bitstrings or --cnf)")
+    g.add_argument("--marked", help="marked items: indices 3,5 or bitstrings 0011,0101 (wire 0 first)")
+    g.add_argument("--cnf", help="DIMACS CNF file: search for satisfying assignments")
+    g.add_argument("--iterations", type=int, help="Grover iterations (default: optimal, or randomized for CNF)")
+    g.add_argument("--shots", type=_positive, default=1024, help="samples of the final state (default 1024)")
+    s = algos.add_parser("shor", parents=[common], help="factor N by quantum order finding")
+    s.add_argument("N", type=int, help="the number to factor")
+    s.add_argument("--method", choices=("gates", "oracle"), default=None, help="gate-level circuit or oracle")
+    s.add_argument("--a", type=int, default=None, help="the base (default: random, seeded)")
+    v = algos.add_parser("vqe", parents=[common], help="ground-state energy of a molecule or a TFIM chain")
+    v.add_argument("--molecule", help=f"one of {', '.join(_MOLECULES)} (atoms --bond apart)")
+    v.add_argument("--bond", type=float, default=0.7414, help="bond length in Angstrom (default 0.7414)")
+    v.add_argument("--ansatz", choices=("givens", "hardware-efficient"), default="givens", help="default givens")
+    v.add_argument("--tfim", type=int, help="transverse-field Ising model with N spins instead of a molecule")
+    v.add_argument("--h", type=float, default=1.0, help="TFIM transverse field (default 1.0)")
+    v.add_argument("--J", type=float, default=1.0, help="TFIM coupling (default 1.0)")
+    v.add_argument("--periodic", action="store_true", help="TFIM ring instead of an open chain")
+    v.add_argument("--steps", type=_positive, help="optimiser steps (default: the library's)")
+    q = algos.add_parser("qaoa", parents=[common], help="MaxCut by QAOA, with the brute-force optimum beside it")
+    q.add_argument("--graph", default="regular:3:8", help="regular:D:N | cycle:N | complete:N | erdos:N:P | FILE")
+    q.add_argument("--p", type=_positive, default=1, help="QAOA layers (default 1)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from benchmarks import bench
+
     parser = argparse.ArgumentParser(prog="hybrid", description="Quantum-classical hybrid simulator on PyTorch.")
     parser.add_argument("--version", action="version", version=f"hybrid {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -115,19 +452,47 @@ def main(argv: list[str] | None = None) -> int:
     from . import train as training  # here, not at the top: it pulls in scikit-learn
 
     training.add_arguments(sub.add_parser("train", help="train one classifier; metrics.json and resumable checkpoints in --out"))
+    b = sub.add_parser("bench", help="benchmark suites: resumable JSON lines, report.md, PNG plots",
+                       description=bench.__doc__.split("\n\n")[0])  # fmt: skip
+    bench.add_arguments(b)
+    _add_run_parsers(sub.add_parser("run", help="run grover | shor | vqe | qaoa and print the result"))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     try:
         if args.command == "train":
             from . import train as training
 
             return training.main_from_args(args)
+        if args.command == "bench":
+            from benchmarks import bench
+
+            if argv is None:
+                bench.reexec_with_spin_policy()
+            return bench.main_from_args(args, argv)
         if args.command == "demo":
             if not 1 <= args.qubits <= 34:
                 parser.error(f"--qubits must be between 1 and 34; got {args.qubits}")
             _print(run_demo(args.qubits, args.device), args.json)
-        else:
-            _print(run_info(), args.json)
-    except (ValueError, MemoryError) as exc:
+        elif args.command == "info":
+            info = run_info()
+            if args.json:
+                print(json.dumps(info, indent=2))
+            else:
+                _print_info(info)
+        elif args.command == "run":
+            result = _RUNNERS[args.algorithm](args)
+            if args.json:
+                print(json.dumps(result, indent=2, default=str))
+            else:
+                _print_run(result)
+    except NotAvailable as exc:
+        print(f"hybrid: error: {exc}", file=sys.stderr)
+        return 1
+    except (ValueError, MemoryError, OSError) as exc:
         print(f"hybrid: error: {exc}", file=sys.stderr)
         return 2
     return 0

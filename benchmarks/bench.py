@@ -1,0 +1,479 @@
+"""``hybrid bench``: every benchmark suite in one resumable run, a Markdown report and plots.
+
+    hybrid bench [--suite engines,gradients,algorithms,classifiers] [--quick | --full]
+                 [--device auto|cpu|cuda] [--out DIR] [--json]
+
+Suites:
+
+- ``engines``: final statevectors (QFT, random layered) against default.qubit, lightning.qubit
+  and Aer with the bandwidth floor (:mod:`benchmarks.statevector`); with ``--full`` also the
+  peak memory of one gradient (:mod:`benchmarks.memory`).
+- ``gradients``: a 2-layer SEL gradient and a batched quantum layer against PennyLane
+  (:mod:`benchmarks.gradients`, :mod:`benchmarks.batched`).
+- ``algorithms``: Grover, Shor, VQE and QAOA beside their classical counterparts
+  (``benchmarks.algorithms.<name>.run(quick, device)``, one resumable unit per algorithm).
+- ``classifiers``: hybrid classifiers against classical baselines
+  (``benchmarks.classifiers``: ``case_keys``, ``run_case``, ``render``, ``plot``).
+
+Every finished case is one line of ``DIR/bench.jsonl`` (appended and fsynced at once); the
+same command again skips the cases already there. A unit that fails (a suite whose module
+is missing, an exception) is recorded as an error line and tried again on the next run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as _dt
+import importlib
+import json
+import os
+import sys
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+from tqdm import tqdm
+
+from . import batched, engines, gradients, memory, statevector
+from .records import ResultLog
+from .records import run_info as _run_info
+from .report import markdown_table, render
+from .runner import Context, say
+from .timing import format_seconds
+
+__all__ = ["SUITES", "ALGORITHMS", "PRESETS", "add_arguments", "main_from_args", "reexec_with_spin_policy"]
+
+SUITES = ("engines", "gradients", "algorithms", "classifiers")
+ALGORITHMS = ("grover", "shor", "vqe", "qaoa")
+LOG_NAME = "bench.jsonl"
+ALGORITHM_COLUMNS = (
+    "case", "qubits", "two_qubit_gates", "resources", "quality", "quantum_s",
+    "classical", "classical_quality", "classical_s", "device",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Preset:
+    """Sizes per suite; ``quick`` is what the algorithm and classifier suites are given."""
+
+    name: str
+    sizes: tuple[int, ...]  # statevector qubit counts
+    grad: tuple[int, ...]  # gradient qubit counts
+    batch: tuple[int, ...]  # batched-layer qubit counts
+    memory: int | None  # memory-probe qubits; None leaves the probe out
+    quick: bool
+
+
+PRESETS = {
+    "quick": Preset("quick", tuple(engines.QUICK["sizes"]), tuple(engines.QUICK["grad"]),
+                    tuple(engines.QUICK["batch"]), None, True),
+    "default": Preset("default", (12, 16, 20), (4, 8, 12), (4, 8), None, True),
+    "full": Preset("full", tuple(engines.FULL["sizes"]), tuple(engines.FULL["grad"]),
+                   tuple(engines.FULL["batch"]), engines.FULL["memory"], False),
+}  # fmt: skip
+
+
+class SuiteMissing(RuntimeError):
+    """A suite's module is not in this checkout (not written yet, or not installed)."""
+
+
+@dataclass
+class Unit:
+    """One resumable piece of work; ``key`` names its error line if it fails."""
+
+    suite: str
+    label: str
+    key: str
+    run: Callable[[Context], None]
+
+
+# --- command line --------------------------------------------------------------------------
+
+
+def _suites(text: str) -> tuple[str, ...]:
+    names = tuple(dict.fromkeys(s.strip() for s in text.split(",") if s.strip()))
+    unknown = [s for s in names if s not in SUITES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown suite {', '.join(unknown) or '(none given)'}; choose from {','.join(SUITES)}"
+        )
+    return names
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated qubit counts such as 4,8; got {text!r}") from None
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"qubit counts must be positive integers; got {text!r}")
+    return sizes
+
+
+def _out_dir(text: str) -> Path:
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a file; --out needs a folder (it is created if missing)")
+    return path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``hybrid bench`` options."""
+    parser.add_argument("--suite", type=_suites, default=SUITES, metavar="LIST",
+                        help=f"comma-separated suites (default all: {','.join(SUITES)})")
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="smallest sizes (about a minute of engine cases)")
+    size.add_argument("--full", action="store_true", help="large sizes up to 24 qubits and the memory probe (long)")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
+                        help="where our engine runs (anchors run on the CPU); default auto")
+    parser.add_argument("--out", type=_out_dir, default=Path("out/bench"), metavar="DIR",
+                        help="folder for bench.jsonl, report.md and the plots (default out/bench)")
+    parser.add_argument("--json", action="store_true", help="print a JSON summary on stdout (progress goes to stderr)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed calls per engine and case (default 3)")
+    parser.add_argument("--sizes", type=_sizes, help="override the statevector qubit counts, e.g. 10,14")
+    parser.add_argument("--grad-sizes", type=_sizes, help="override the gradient qubit counts")
+    parser.add_argument("--batch-sizes", type=_sizes, help="override the batched-layer qubit counts")  # fmt: skip
+
+
+def _preset(args: argparse.Namespace) -> Preset:
+    base = PRESETS["full" if args.full else "quick" if args.quick else "default"]
+    return Preset(
+        base.name,
+        args.sizes or base.sizes,
+        args.grad_sizes or base.grad,
+        args.batch_sizes or base.batch,
+        base.memory,
+        base.quick,
+    )
+
+
+def _command(argv: list[str] | None) -> list[str]:
+    """The arguments after ``bench`` in the ``hybrid`` command line (``argv`` when called in-process)."""
+    args = sys.argv[1:] if argv is None else argv
+    return args[args.index("bench") + 1 :] if "bench" in args else list(args)
+
+
+def reexec_with_spin_policy() -> None:
+    """Restart this process with ``GOMP_SPINCOUNT`` set, unless a policy is already set.
+
+    Torch, Lightning and Aer each load a GNU OpenMP runtime, which reads its spin policy
+    once, when it loads; torch is loaded by ``import hybrid``, before any subcommand runs.
+    See :mod:`benchmarks.engines` for why the bounded spin matters on a small CPU.
+    """
+    if "OMP_WAIT_POLICY" in os.environ or "GOMP_SPINCOUNT" in os.environ:
+        return
+    env = {**os.environ, "GOMP_SPINCOUNT": "100000"}
+    sys.stdout.flush()
+    os.execve(sys.executable, [sys.executable, *sys.orig_argv[1:]], env)
+
+
+# --- the units of work ---------------------------------------------------------------------
+
+
+def _import_suite(module: str):
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and module.startswith(exc.name):
+            raise SuiteMissing(f"{module} is not in this checkout yet; this suite cannot run") from None
+        raise
+
+
+def _record(ctx: Context, key: str, suite: str, case: str, **fields) -> dict:
+    record = {"key": key, "suite": suite, "case": case, "device": ctx.device.type, **fields, "run": ctx.run}
+    record["finished_at"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    ctx.log.append(record)
+    return record
+
+
+def _resume(ctx: Context, key: str) -> bool:
+    """Mark ``key`` as part of this run; True when an earlier run finished it without error."""
+    if key not in ctx.done:
+        ctx.done.append(key)
+    old = ctx.log.get(key)
+    if old is None or "error" in old:
+        return False
+    ctx.resumed.add(key)
+    say(f"[{old['suite']}] {old['case']}: already in {ctx.log.path.name}, skipped (resume)")
+    return True
+
+
+def run_algorithm(ctx: Context, name: str, quick: bool) -> None:
+    """One algorithm's side-by-side rows, as one case of the log."""
+    key = f"algorithms/{name}/{'quick' if quick else 'full'}/{ctx.device.type}"
+    if _resume(ctx, key):
+        return
+    say(f"[algorithms] {name}")
+    module = _import_suite(f"benchmarks.algorithms.{name}")
+    start = time.perf_counter()
+    rows = module.run(quick, ctx.device.type)
+    _record(ctx, key, "algorithms", name, quick=quick, rows=rows, seconds=time.perf_counter() - start)
+
+
+def run_classifier(ctx: Context, module, case: str) -> None:
+    """One classifier case (``module.run_case``) as one case of the log."""
+    key = f"classifiers/{case}/{ctx.device.type}"
+    if _resume(ctx, key):
+        return
+    say(f"[classifiers] {case}")
+    start = time.perf_counter()
+    result = module.run_case(case, ctx.device.type)
+    _record(ctx, key, "classifiers", case, result=result, seconds=time.perf_counter() - start)
+
+
+def _classifier_units(quick: bool, device: str) -> list[Unit]:
+    try:
+        module = _import_suite("benchmarks.classifiers")
+        cases = module.case_keys(quick)
+    except Exception as exc:  # noqa: BLE001 - a suite that cannot even list its cases is one error row
+        def fail(ctx: Context, exc=exc) -> None:
+            raise exc
+
+        return [Unit("classifiers", "classifiers", f"classifiers/(all)/{device}", fail)]
+    return [
+        Unit("classifiers", case, f"classifiers/{case}/{device}", lambda ctx, c=case: run_classifier(ctx, module, c))
+        for case in cases
+    ]
+
+
+def plan(suites: tuple[str, ...], preset: Preset, device: str) -> list[Unit]:
+    """The units in run order: gradients, classifiers, algorithms, then the statevector
+    cases last (the only ones that run Aer; see :mod:`benchmarks.engines` for why)."""
+    units: list[Unit] = []
+
+    def engine_unit(suite: str, label: str, fn: Callable[[Context], None]) -> Unit:
+        return Unit(suite, label, f"{suite}/{label}/{device}", fn)
+
+    if "gradients" in suites:
+        units += [engine_unit("gradients", f"gradients n={n}", lambda c, n=n: gradients.run(c, [n])) for n in preset.grad]
+        units += [engine_unit("gradients", f"batched n={n}", lambda c, n=n: batched.run(c, [n])) for n in preset.batch]
+    if "classifiers" in suites:
+        units += _classifier_units(preset.quick, device)
+    if "algorithms" in suites:
+        units += [
+            Unit("algorithms", name, f"algorithms/{name}/{'quick' if preset.quick else 'full'}/{device}",
+                 lambda c, name=name: run_algorithm(c, name, preset.quick))
+            for name in ALGORITHMS
+        ]  # fmt: skip
+    if "engines" in suites:
+        if preset.memory is not None:
+            units.append(engine_unit("engines", f"memory n={preset.memory}", lambda c: memory.run(c, preset.memory)))
+        units += [engine_unit("engines", f"statevector n={n}", lambda c, n=n: statevector.run(c, [n])) for n in preset.sizes]
+    return units
+
+
+def run_units(ctx: Context, units: list[Unit]) -> None:
+    """Run every unit under a progress bar; a unit that raises becomes an error line."""
+    bar = tqdm(units, desc="hybrid bench", unit="unit", disable=None, file=sys.stderr, dynamic_ncols=True)
+    for unit in bar:
+        bar.set_postfix_str(f"{unit.suite}: {unit.label}")
+        try:
+            unit.run(ctx)
+        except SuiteMissing as exc:
+            _unit_error(ctx, unit, str(exc), missing=True)
+        except Exception as exc:  # noqa: BLE001 - nothing one unit does may stop the others
+            _unit_error(ctx, unit, f"{type(exc).__name__}: {exc}", tb=traceback.format_exc(limit=-4))
+    bar.close()
+
+
+def _unit_error(ctx: Context, unit: Unit, message: str, *, missing: bool = False, tb: str | None = None) -> None:
+    say(f"[{unit.suite}] {unit.label}: error: {message}")
+    if unit.key not in ctx.done:
+        ctx.done.append(unit.key)
+    _record(ctx, unit.key, unit.suite, unit.label, error=message, missing=missing, traceback=tb)
+
+
+# --- problems, report, plots ---------------------------------------------------------------
+
+
+def problems(records: list[dict]) -> list[str]:
+    """Every error and failed check in ``records``, one line each (exit code 1 if any)."""
+    out = []
+    for rec in records:
+        where = f"{rec.get('suite')}/{rec.get('case')}" + (f" n={rec['n']}" if rec.get("n") is not None else "")
+        if "error" in rec:
+            out.append(f"{where}: {rec['error']}")
+        for engine, slot in rec.get("engines", {}).items():
+            if "error" in slot:
+                out.append(f"{where} {engine}: {slot['error']}")
+            elif not slot.get("check", {}).get("passed", True):
+                out.append(f"{where} {engine}: failed its check {slot['check']}")
+        for row in rec.get("rows", []):
+            if isinstance(row, dict) and row.get("error"):
+                out.append(f"{where} {row.get('case', '')}: {row['error']}")
+        if isinstance(rec.get("result"), dict) and rec["result"].get("error"):
+            out.append(f"{where}: {rec['result']['error']}")
+    return out
+
+
+def _cell(key: str, value) -> str:
+    if value is None:
+        return "-"
+    if key.endswith("_s") and isinstance(value, (int, float)):
+        return format_seconds(value)
+    return str(value)
+
+
+def algorithm_table(rec: dict, resumed: bool) -> str:
+    """The contract's columns for one algorithm, plus quantum / classical time."""
+    header = [*ALGORITHM_COLUMNS, "quantum/classical"]
+    cells = [header]
+    for row in rec["rows"]:
+        q, c = row.get("quantum_s"), row.get("classical_s")
+        ratio = f"{q / c:.3g}x" if isinstance(q, (int, float)) and isinstance(c, (int, float)) and c > 0 else "-"
+        cells.append([_cell(k, row.get(k)) for k in ALGORITHM_COLUMNS] + [ratio])
+    title = rec["case"].upper() if rec["case"] in ("vqe", "qaoa") else rec["case"].capitalize()
+    title += " (simulated quantum vs classical)" + (" *resumed from an earlier run*" if resumed else "")
+    return markdown_table(title, cells)
+
+
+def _header(ctx: Context, preset: Preset, elapsed: float, n_records: int) -> list[str]:
+    run = ctx.run
+    git = run.get("git") or {}
+    versions = ", ".join(f"{k} {v}" for k, v in run["versions"].items() if v)
+    commit = git.get("commit", "unknown")[:12] + (" (hybrid/ had uncommitted edits)" if git.get("engine_dirty") else "")
+    return [
+        "# hybrid bench report",
+        "",
+        f"- command: `{run['command']}` (preset `{preset.name}`)",
+        f"- run {run['run_id']}, {n_records} cases in {elapsed:.0f} s; resumed {len(ctx.resumed)} cases from "
+        "earlier runs (marked * or *resumed*)",
+        f"- machine: {run['device']}; {run['cpu_count']} CPUs, torch threads {run['torch_threads']}; "
+        f"{run['platform']}, Python {run['python']}",
+        f"- copy bandwidth (the floor's yardstick): {ctx.bandwidth['GBps']:.1f} GB/s read + write on {ctx.device}",
+        f"- versions: {versions}",
+        f"- git commit: {commit}",
+        f"- thread environment: {run['env'] or 'none set'}",
+        "",
+        "Timings on a shared machine move by ±20% between runs: compare within one table. "
+        "Every line of this report is in `bench.jsonl` with all measurements.",
+        "",
+    ]
+
+
+def _image(path: Path | None, alt: str) -> list[str]:
+    return [f"![{alt}]({path.name})", ""] if path is not None else []
+
+
+def write_report(ctx: Context, records: list[dict], preset: Preset, elapsed: float, out: Path) -> tuple[Path, list]:
+    """``out/report.md`` and the PNG plots; returns the report path and the plot paths."""
+    from . import plots  # matplotlib loads only when a report is written
+    by_suite = {s: [r for r in records if r.get("suite") == s and "error" not in r] for s in
+                ("statevector", "memory", "gradients", "batched", "algorithms", "classifiers")}  # fmt: skip
+    made: list[Path] = []
+    lines = _header(ctx, preset, elapsed, len(records))
+    engine_recs = by_suite["statevector"] + by_suite["memory"]
+    if engine_recs:
+        lines += ["## Engines: ours vs the anchors", "", render(engine_recs, ctx.resumed, ctx.bandwidth["GBps"], True), ""]
+        made += (new := _plot(plots.time_vs_qubits, by_suite["statevector"], out))
+        lines += _image(new[0] if new else None, "time vs qubits")
+    grad_recs = by_suite["gradients"] + by_suite["batched"]
+    if grad_recs:
+        lines += ["## Gradients: ours vs the anchors", "", render(grad_recs, ctx.resumed, None, True), ""]
+        made += (new := _plot(plots.gradient_cost, grad_recs, out))
+        lines += _image(new[0] if new else None, "gradient cost")
+    if by_suite["algorithms"]:
+        lines += ["## Algorithms: simulated quantum vs classical counterparts", ""]
+        for rec in by_suite["algorithms"]:
+            lines += [algorithm_table(rec, rec["key"] in ctx.resumed), ""]
+    lines += _classifier_section(ctx, by_suite["classifiers"], out, made)
+    found = problems(records)
+    if found:
+        lines += ["## Errors and failed checks", "", *[f"- {p}" for p in found], ""]
+    path = out / "report.md"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path, made
+
+
+def _classifier_section(ctx: Context, recs: list[dict], out: Path, made: list[Path]) -> list[str]:
+    if not recs:
+        return []
+    module = importlib.import_module("benchmarks.classifiers")
+    results = [r["result"] for r in recs]
+    lines = ["## Classifiers: hybrid vs classical baselines", "", module.render(results), ""]
+    resumed = [r["case"] for r in recs if r["key"] in ctx.resumed]
+    if resumed:
+        lines += [f"Resumed from an earlier run: {', '.join(resumed)}.", ""]
+    try:
+        paths = [Path(p) for p in module.plot(results, out)]
+    except Exception as exc:  # noqa: BLE001 - a broken plot must not lose the report
+        say(f"[classifiers] plot failed: {type(exc).__name__}: {exc}")
+        paths = []
+    made += paths
+    for p in paths:
+        lines += _image(p, p.stem.replace("_", " "))
+    return lines
+
+
+def _plot(fn, records: list[dict], out: Path) -> list[Path]:
+    try:
+        path = fn(records, out)
+    except Exception as exc:  # noqa: BLE001 - a broken plot must not lose the report
+        say(f"plot {fn.__name__} failed: {type(exc).__name__}: {exc}")
+        return []
+    return [path] if path is not None else []
+
+
+# --- main ----------------------------------------------------------------------------------
+
+
+def main_from_args(args: argparse.Namespace, argv: list[str] | None = None) -> int:
+    """Run ``hybrid bench``; 0 when every case ran clean, 1 when any errored, 2 on bad usage."""
+    if args.device == "cuda" and not torch.cuda.is_available():
+        print("hybrid bench: error: --device cuda was given but torch sees no CUDA GPU; use --device cpu", file=sys.stderr)
+        return 2
+    if args.repeats < 1:
+        print(f"hybrid bench: error: --repeats must be at least 1; got {args.repeats}", file=sys.stderr)
+        return 2
+    stdout = sys.stdout
+    redirect = contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext()
+    with redirect:
+        summary = _run(args, _command(argv))
+    if args.json:
+        print(json.dumps(summary, indent=2), file=stdout)
+    return summary["exit_code"]
+
+
+def _run(args: argparse.Namespace, argv: list[str]) -> dict:
+    preset = _preset(args)
+    use_cuda = args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available())
+    device = torch.device("cuda" if use_cuda else "cpu")
+    started = time.perf_counter()
+    out = Path(args.out)
+    log = ResultLog(out, LOG_NAME)
+    info = _run_info(device, argv, program=["hybrid", "bench"])
+    say(f"hybrid bench: preset {preset.name}, suites {','.join(args.suite)}, device {info['device']}")
+    say(f"results: {log.path}" + (f" ({len(log.records)} lines from earlier runs)" if log.records else ""))
+    ctx = engines.make_context(log, device, args.repeats, info)
+    interrupted = False
+    try:
+        run_units(ctx, plan(args.suite, preset, device.type))
+    except KeyboardInterrupt:
+        interrupted = True
+        say("\ninterrupted: finished cases are saved; run the same command to resume")
+    records = [log.records[k] for k in ctx.done if k in log.records]
+    elapsed = time.perf_counter() - started
+    report, made = write_report(ctx, records, preset, elapsed, out)
+    found = problems(records)
+    say(f"\n{len(records)} cases, resumed {len(ctx.resumed)} cases, {len(found)} errors, {elapsed:.0f} s")
+    for p in found:
+        say(f"  error: {p}")
+    say(f"report: {report}; log: {log.path}; plots: {', '.join(str(p) for p in made) or 'none'}")
+    code = 130 if interrupted else 1 if found else 0
+    return {
+        "exit_code": code,
+        "out": str(out),
+        "log": str(log.path),
+        "report": str(report),
+        "plots": [str(p) for p in made],
+        "cases": len(records),
+        "resumed": len(ctx.resumed),
+        "errors": found,
+        "interrupted": interrupted,
+        "seconds": elapsed,
+        "run": info,
+    }
