@@ -17,7 +17,7 @@ from torch import nn
 
 from .cnn import CNN, conv_features
 from .hybrid import ClassicalCore, DressedNet, QuanvNet, ReuploadingVQC, trainable_count
-from .mlp import MLP, mlp_layers, width_for_budget
+from .mlp import MLP, mlp_layers, widths_for_budget
 from .transformer import Transformer
 
 __all__ = ["build_model", "count_parameters", "MODEL_NAMES", "MODEL_INFO", "ModelInfo", "check_compatible"]
@@ -114,9 +114,8 @@ def _build_vqc(variant, input_shape, n_classes, n_qubits, n_layers, entangling, 
     vqc = ReuploadingVQC(input_shape[0], n_classes, n_qubits, n_layers, entangling and variant != "noent", **options)
     if variant != "twin":
         return vqc
-    # The twin: a one-hidden-layer MLP with the VQC's parameter count.
-    width = width_for_budget(input_shape[0], n_classes, trainable_count(vqc))
-    return nn.Sequential(mlp_layers(input_shape[0], (width,), n_classes))
+    # The twin: an MLP (one or two hidden layers) with the VQC's parameter count.
+    return mlp_layers(input_shape[0], widths_for_budget(input_shape[0], n_classes, trainable_count(vqc)), n_classes)
 
 
 def _build_quanv(variant, input_shape, n_classes, n_layers, entangling, options):

@@ -6,7 +6,7 @@ import math
 
 from torch import nn
 
-__all__ = ["MLP", "mlp_layers", "width_for_budget"]
+__all__ = ["MLP", "mlp_layers", "mlp_count", "widths_for_budget"]
 
 
 def mlp_layers(n_in: int, widths: tuple[int, ...], n_out: int, dropout: float = 0.0) -> nn.Sequential:
@@ -21,12 +21,22 @@ def mlp_layers(n_in: int, widths: tuple[int, ...], n_out: int, dropout: float = 
     return nn.Sequential(*layers)
 
 
-def width_for_budget(n_in: int, n_out: int, budget: int) -> int:
-    """Hidden width of a one-hidden-layer MLP whose parameter count is nearest ``budget``.
+def mlp_count(n_in: int, widths: tuple[int, ...], n_out: int) -> int:
+    """Parameters of ``mlp_layers(n_in, widths, n_out)``: weights plus biases per layer."""
+    sizes = (n_in, *widths, n_out)
+    return sum(a * b + b for a, b in zip(sizes, sizes[1:]))
 
-    A ``n_in -> h -> n_out`` MLP has ``h (n_in + 1 + n_out) + n_out`` parameters.
+
+def widths_for_budget(n_in: int, n_out: int, budget: int, max_width: int = 256) -> tuple[int, ...]:
+    """Hidden widths (one or two layers) whose MLP parameter count is nearest ``budget``.
+
+    One hidden layer moves in steps of ``n_in + 1 + n_out`` parameters, too coarse for the
+    few dozen parameters of a small circuit; a second layer fills the gaps. Ties go to the
+    shallower, then narrower, network.
     """
-    return max(1, round((budget - n_out) / (n_in + 1 + n_out)))
+    candidates = [(h,) for h in range(1, max_width + 1)]
+    candidates += [(a, b) for a in range(1, 33) for b in range(1, 33)]
+    return min(candidates, key=lambda w: (abs(mlp_count(n_in, w, n_out) - budget), len(w), sum(w)))
 
 
 class MLP(nn.Module):
