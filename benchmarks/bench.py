@@ -221,7 +221,10 @@ def run_classifier(ctx: Context, module, case: str) -> None:
         return
     say(f"[classifiers] {case}")
     start = time.perf_counter()
-    result = module.run_case(case, ctx.device.type)
+    # Final-seed cases read their tuning trials from the records: pass the ones on file, so
+    # a resumed run (a new process) finds the trials an earlier run finished.
+    done = {r["case"]: r["result"] for r in ctx.log.records.values() if r.get("suite") == "classifiers" and "result" in r}
+    result = module.run_case(case, ctx.device.type, records=done)
     _record(ctx, key, "classifiers", case, result=result, seconds=time.perf_counter() - start)
 
 
@@ -394,7 +397,9 @@ def _classifier_section(ctx: Context, recs: list[dict], out: Path, made: list[Pa
         return []
     module = importlib.import_module("benchmarks.classifiers")
     results = [r["result"] for r in recs]
-    lines = ["## Classifiers: hybrid vs classical baselines", "", module.render(results), ""]
+    # The suite's report brings its own headings, from level 1: one level down fits them in.
+    text = "\n".join("#" + line if line.startswith("#") else line for line in module.render(results).splitlines())
+    lines = [text, ""]
     resumed = [r["case"] for r in recs if r["key"] in ctx.resumed]
     if resumed:
         lines += [f"Resumed from an earlier run: {', '.join(resumed)}.", ""]

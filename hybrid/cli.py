@@ -12,7 +12,6 @@ Exit codes: 0 success, 1 a run failed or a benchmark case errored, 2 bad usage.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import importlib
 import importlib.metadata
 import json
@@ -176,23 +175,6 @@ def _algorithm(name: str):
         raise
 
 
-def _plain(value):
-    """JSON-able copy of a result: dataclasses to dicts, tensors to lists."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, torch.Tensor):
-        return value.detach().cpu().tolist()
-    if hasattr(value, "item") and callable(value.item):
-        return value.item()
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    return str(value)
-
-
 def parse_marked(text: str, n_qubits: int | None) -> tuple[int, list[int | str]]:
     """``"3,5"`` or ``"0011,0101"`` -> (qubits, items). A token of exactly ``n_qubits`` binary
     digits is a bitstring (wire 0 first); any other token is a basis index."""
@@ -253,11 +235,22 @@ def run_grover(args: argparse.Namespace) -> dict:
 
 def run_shor(args: argparse.Namespace) -> dict:
     shor = _algorithm("shor")
-    kwargs = {"method": args.method, "a": args.a, "seed": args.seed}
-    result = shor.factor(args.N, **{k: v for k, v in kwargs.items() if v is not None})
-    out = {"algorithm": "shor", "N": args.N, **_plain(result)} if not isinstance(result, (tuple, list)) else {
-        "algorithm": "shor", "N": args.N, "factors": list(result)}  # fmt: skip
-    return out
+    kwargs = {"method": args.method, "a": args.a, "seed": args.seed, "device": args.device}
+    res = shor.factor(args.N, **kwargs)
+    return {
+        "algorithm": "shor",
+        "N": res.N,
+        "factors": list(res.factors),
+        "how": res.method_used,
+        "method": res.method,
+        "base_a": res.a,
+        "period": res.period,
+        "phase_bits": "".join(map(str, res.phase_bits)),
+        "quantum_runs": res.quantum_runs,
+        "qubits": res.qubits,
+        "two_qubit_gates": res.two_qubit_gates,
+        "history": [list(h) for h in res.history],
+    }
 
 
 _MOLECULES = {  # name -> (symbols, charge); atoms on the z axis, --bond apart
@@ -346,41 +339,31 @@ def parse_graph(spec: str, seed: int | None):
 
 def run_qaoa(args: argparse.Namespace) -> dict:
     qaoa = _algorithm("qaoa")
-    from circuits.exact import maxcut_brute_force
     from circuits.hamiltonians import maxcut_problem
 
     graph = parse_graph(args.graph, args.seed)
     problem = maxcut_problem(graph)
-    res = qaoa.maxcut_qaoa(graph, args.p, seed=args.seed)
-    plain = _plain(res)
-    bits = _cut_bits(plain)
-    cut = problem.cut_value(bits) if bits is not None else None
-    out = {"algorithm": "qaoa", "graph": args.graph, "nodes": problem.n, "edges": len(problem.edges), "p": args.p}
-    out.update(plain)
-    if bits is not None:
-        out["cut_bits"] = "".join(map(str, bits))
-        out["cut_value_recomputed"] = cut
-        out["partition"] = [sorted(map(str, side)) for side in problem.partition(bits)]
-    if problem.n <= 20:
-        best = maxcut_brute_force(problem, device="cpu")
-        out["optimum"] = best.value
-        if cut is not None and best.value > 0:
-            out["approximation_ratio"] = cut / best.value
-    return out
-
-
-def _cut_bits(plain: dict) -> list[int] | None:
-    for key in ("bits", "best_bits", "bitstring", "best_bitstring", "best"):
-        value = plain.get(key)
-        if isinstance(value, str) and set(value) <= {"0", "1"}:
-            return [int(b) for b in value]
-        if isinstance(value, list) and all(b in (0, 1) for b in value):
-            return [int(b) for b in value]
-        if isinstance(value, dict):
-            found = _cut_bits(value)
-            if found is not None:
-                return found
-    return None
+    res = qaoa.maxcut_qaoa(graph, args.p, seed=args.seed, shots=args.shots, device=args.device)
+    bits = list(res.best_cut.bits)
+    return {
+        "algorithm": "qaoa",
+        "graph": args.graph,
+        "nodes": problem.n,
+        "edges": len(problem.edges),
+        "p": args.p,
+        "expectation": res.expectation,
+        "max_cut": res.max_cut,
+        "max_cut_method": res.max_cut_method,
+        "approximation_ratio": res.approximation_ratio,
+        "best_cut_bits": "".join(map(str, bits)),
+        "best_cut_value": res.best_cut.value,
+        "best_cut_ratio": res.best_cut.value / res.max_cut,
+        "partition": [sorted(side, key=str) for side in problem.partition(bits)],
+        "gammas": list(res.gammas),
+        "betas": list(res.betas),
+        "qubits": res.n_qubits,
+        "two_qubit_gates": res.two_qubit_gates,
+    }
 
 
 _RUNNERS = {"grover": run_grover, "shor": run_shor, "vqe": run_vqe, "qaoa": run_qaoa}
@@ -421,7 +404,8 @@ def _add_run_parsers(run: argparse.ArgumentParser) -> None:
     g.add_argument("--shots", type=_positive, default=1024, help="samples of the final state (default 1024)")
     s = algos.add_parser("shor", parents=[common], help="factor N by quantum order finding")
     s.add_argument("N", type=int, help="the number to factor")
-    s.add_argument("--method", choices=("gates", "oracle"), default=None, help="gate-level circuit or oracle")
+    s.add_argument("--method", choices=("gates", "oracle"), default="gates",
+                   help="gates: Beauregard's 2n+3-qubit circuit; oracle: n+1 qubits, a permutation per round")
     s.add_argument("--a", type=int, default=None, help="the base (default: random, seeded)")
     v = algos.add_parser("vqe", parents=[common], help="ground-state energy of a molecule or a TFIM chain")
     v.add_argument("--molecule", help=f"one of {', '.join(_MOLECULES)} (atoms --bond apart)")
@@ -435,6 +419,7 @@ def _add_run_parsers(run: argparse.ArgumentParser) -> None:
     q = algos.add_parser("qaoa", parents=[common], help="MaxCut by QAOA, with the brute-force optimum beside it")
     q.add_argument("--graph", default="regular:3:8", help="regular:D:N | cycle:N | complete:N | erdos:N:P | FILE")
     q.add_argument("--p", type=_positive, default=1, help="QAOA layers (default 1)")
+    q.add_argument("--shots", type=_positive, default=1000, help="samples of the optimised state (default 1000)")
 
 
 def build_parser() -> argparse.ArgumentParser:
