@@ -1,0 +1,151 @@
+"""Data encoders: how a feature vector enters a circuit.
+
+An encoder contributes gates over symbolic input parameters (``x{f}`` for feature f,
+``xx{i}_{j}`` for a product of two features) and, at run time, the values those symbols
+take for a batch ``x`` of shape ``(..., n_features)``. Amplitude encoding adds no gates: it
+is the circuit's initial state. Everything is written against gate lists (see
+:mod:`hybrid.layers.spec`), so our engine and PennyLane run the very same gates.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import torch
+
+from hybrid.sim.params import Parameter
+
+from .gatelist import ROTATIONS, GateList
+
+__all__ = ["Encoder", "Angle", "Amplitude", "IQP", "ENCODERS"]
+
+
+class Encoder:
+    """Base class: no gates, no initial state, no features. Subclasses say what they add."""
+
+    name = "encoder"
+    can_reupload = True
+
+    def max_features(self, n_qubits: int) -> int:
+        raise NotImplementedError
+
+    def default_features(self, n_qubits: int) -> int:
+        return self.max_features(n_qubits)
+
+    def min_features(self, n_qubits: int) -> int:
+        return 1
+
+    def gates(self, n_qubits: int, n_features: int) -> GateList:
+        return []
+
+    def bindings(self, columns: tuple[torch.Tensor, ...]) -> dict[str, torch.Tensor]:
+        """Symbol values from the feature columns ``x[..., f]`` (each ``(B,)`` or 0-d)."""
+        return {f"x{f}": c for f, c in enumerate(columns)}
+
+    def initial_state(self, x: torch.Tensor, n_qubits: int) -> torch.Tensor | None:
+        return None
+
+
+@dataclass(frozen=True)
+class Angle(Encoder):
+    """Feature f rotates wire ``f % n`` about axis ``rotation[f // n]`` by ``scale * x_f``.
+
+    ``rotation="X"`` (PennyLane's ``AngleEmbedding`` default) takes up to n features; a
+    longer string such as ``"YZ"`` packs more features per wire (feature n + i is the
+    second rotation on wire i), which is how :class:`Quanvolution` fits big patches on
+    few qubits.
+    """
+
+    rotation: str = "X"
+    scale: float = 1.0
+    name = "angle"
+
+    def __post_init__(self):
+        if not self.rotation or any(a not in ROTATIONS for a in self.rotation):
+            raise ValueError(f"angle rotation axes are 'X', 'Y' or 'Z' (e.g. 'Y' or 'YZ'); got {self.rotation!r}")
+
+    def max_features(self, n_qubits: int) -> int:
+        return n_qubits * len(self.rotation)
+
+    def default_features(self, n_qubits: int) -> int:
+        return n_qubits
+
+    def gates(self, n_qubits: int, n_features: int) -> GateList:
+        return [
+            (ROTATIONS[self.rotation[f // n_qubits]], (self.scale * Parameter(f"x{f}"),), (f % n_qubits,))
+            for f in range(n_features)
+        ]
+
+
+@dataclass(frozen=True)
+class Amplitude(Encoder):
+    """The normalised feature vector, zero-padded to ``2**n``, is the initial state.
+
+    Wire 0 is the most significant bit of the amplitude index (PennyLane's
+    ``AmplitudeEmbedding(pad_with=0, normalize=True)`` gives the same state). An all-zero
+    vector has no direction and is refused.
+    """
+
+    name = "amplitude"
+    can_reupload = False  # a state preparation happens once, at the start
+
+    def max_features(self, n_qubits: int) -> int:
+        return 2**n_qubits
+
+    def bindings(self, columns):
+        return {}
+
+    def initial_state(self, x: torch.Tensor, n_qubits: int) -> torch.Tensor:
+        norms = torch.linalg.vector_norm(x, dim=-1, keepdim=True)  # (B, 1)
+        zero = (norms == 0).reshape(-1)
+        if bool(zero.any()):
+            rows = zero.nonzero().reshape(-1)[:5].tolist()
+            raise ValueError(
+                f"amplitude encoding got an all-zero feature vector (sample(s) {rows}); a zero vector "
+                "has no direction to normalise -- drop or replace those samples, or add a constant "
+                "bias feature (e.g. append 1.0) so no vector is all zeros"
+            )
+        state = x / norms
+        pad = 2**n_qubits - x.shape[-1]
+        if pad:
+            state = torch.nn.functional.pad(state, (0, pad))
+        return state
+
+
+@dataclass(frozen=True)
+class IQP(Encoder):
+    """PennyLane's ``IQPEmbedding``: per repeat, H then RZ(x_i) on each wire, then
+    ``RZZ(x_i * x_j)`` (``MultiRZ``) on every pair ``i < j``; needs exactly n features."""
+
+    n_repeats: int = 1
+    name = "iqp"
+
+    def __post_init__(self):
+        if isinstance(self.n_repeats, bool) or not isinstance(self.n_repeats, int) or self.n_repeats < 1:
+            raise ValueError(f"IQP n_repeats must be a positive integer; got {self.n_repeats!r}")
+
+    def max_features(self, n_qubits: int) -> int:
+        return n_qubits
+
+    def min_features(self, n_qubits: int) -> int:
+        return n_qubits
+
+    def gates(self, n_qubits: int, n_features: int) -> GateList:
+        out: GateList = []
+        for _ in range(self.n_repeats):
+            for i in range(n_qubits):
+                out += [("h", (), (i,)), ("rz", (Parameter(f"x{i}"),), (i,))]
+            # A product of two features is not affine in one symbol: it gets its own.
+            out += [("rzz", (Parameter(f"xx{i}_{j}"),), (i, j)) for i, j in itertools.combinations(range(n_qubits), 2)]
+        return out
+
+    def bindings(self, columns):
+        out = super().bindings(columns)
+        for i, j in itertools.combinations(range(len(columns)), 2):
+            out[f"xx{i}_{j}"] = columns[i] * columns[j]
+        return out
+
+
+ENCODERS = {"angle": Angle, "amplitude": Amplitude, "iqp": IQP}
+REUPLOAD_NAMES = ("reupload", "reuploading", "data_reuploading")

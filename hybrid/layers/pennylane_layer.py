@@ -1,0 +1,83 @@
+"""pennylane_layer: the same encoder/ansatz/readout spec as a ``qml.qnn.TorchLayer``.
+
+The QNode applies the spec's gate list with PennyLane operations (``RX``, ``Rot``,
+``CNOT``, ``MultiRZ``...), binding the same symbol values :class:`QuantumLayer` binds, and
+amplitude encoding with ``qml.AmplitudeEmbedding(pad_with=0, normalize=True)``; so for
+the same weights the two layers compute the same function on any PennyLane device.
+PennyLane is imported here only, when this function is called.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+
+from hybrid.sim import PauliSum
+
+from .encoders import Amplitude, Encoder
+from .gatelist import GATE_NAMES, resolve
+from .readouts import Readout
+from .spec import LayerSpec, layer_spec
+from .templates import Ansatz
+
+__all__ = ["pennylane_layer"]
+
+
+def pennylane_layer(
+    spec: LayerSpec | int | None = None,
+    n_layers: int | None = None,
+    encoder: str | Encoder = "angle",
+    ansatz: str | Ansatz = "strongly_entangling",
+    readout: str | Readout | PauliSum | Sequence[PauliSum | str] = "z",
+    *,
+    device="default.qubit",
+    diff_method: str = "best",
+    weights: torch.Tensor | None = None,
+    n_features: int | None = None,
+    reupload: bool = False,
+    entangling: bool = True,
+):
+    """A ``qml.qnn.TorchLayer`` computing ``spec`` on a PennyLane device.
+
+    Call it with a :class:`LayerSpec` (``pennylane_layer(layer.spec, device=...)``) or with
+    :class:`QuantumLayer`'s own arguments (``pennylane_layer(4, 2, encoder="iqp")``).
+
+    Args:
+        spec: a :class:`LayerSpec`, or ``n_qubits`` followed by the layer arguments.
+        device: a device name (``"default.qubit"``, ``"lightning.qubit"``,
+            ``"hybrid.qubit"``; made with ``wires=n_qubits``) or a ``qml`` device.
+        diff_method: the QNode's differentiation method (``"best"``, ``"backprop"``,
+            ``"adjoint"``, ``"parameter-shift"``...).
+        weights: initial weights of shape ``spec.weight_shape`` (for example a
+            :class:`QuantumLayer`'s, to compare the two); default: PennyLane's uniform
+            [0, 2 pi) initialisation.
+    """
+    import pennylane as qml
+
+    if not isinstance(spec, LayerSpec):
+        if n_layers is None:
+            raise TypeError("pennylane_layer needs a LayerSpec or n_qubits and n_layers")
+        spec = layer_spec(
+            spec, n_layers, encoder, ansatz, readout, n_features=n_features, reupload=reupload, entangling=entangling
+        )
+    dev = qml.device(device, wires=spec.n_qubits) if isinstance(device, str) else device
+    gates, amplitude = spec.gates(), isinstance(spec.encoder, Amplitude)
+    ops = {name: getattr(qml, pl_name) for name, pl_name in GATE_NAMES.items()}
+
+    @qml.qnode(dev, interface="torch", diff_method=diff_method)
+    def circuit(inputs, weights):
+        if amplitude:
+            pad = None if spec.n_features == 2**spec.n_qubits else 0.0
+            qml.AmplitudeEmbedding(inputs, wires=range(spec.n_qubits), pad_with=pad, normalize=True)
+        values = spec.bindings(inputs, weights)
+        for name, params, wires in gates:
+            ops[name](*(resolve(p, values) for p in params), wires=list(wires))
+        return spec.readout.pennylane(qml, spec.n_qubits)
+
+    init = {}
+    if weights is not None:
+        if tuple(weights.shape) != spec.weight_shape:
+            raise ValueError(f"weights must have shape {spec.weight_shape}; got {tuple(weights.shape)}")
+        init = {"init_method": {"weights": weights.detach().clone()}}
+    return qml.qnn.TorchLayer(circuit, {"weights": spec.weight_shape}, **init)

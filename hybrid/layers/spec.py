@@ -1,0 +1,162 @@
+"""LayerSpec: encoder + ansatz + readout, the description both layer builders share.
+
+:class:`~hybrid.layers.QuantumLayer` (our engine) and
+:func:`~hybrid.layers.pennylane_layer` (any PennyLane device) read the same spec: the
+same gate list, the same symbol values, the same initial state, the same measurements.
+
+Symbols: input feature f is ``x{f}`` (IQP adds ``xx{i}_{j}`` = x_i x_j); weight
+``weights[l, i, k]`` is ``w{l}_{i}_{k}`` (``w{l}_{i}`` for one weight per wire), so the
+names follow ``weights.reshape(-1)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import torch
+
+from hybrid.sim import PauliSum
+
+from .encoders import ENCODERS, REUPLOAD_NAMES, Angle, Encoder
+from .gatelist import GateList
+from .readouts import Readout, make_readout
+from .templates import ANSATZES, Ansatz, template_layers, weight_names
+
+__all__ = ["LayerSpec", "layer_spec"]
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """What a quantum layer computes (structure only; weights live in the modules).
+
+    With ``reupload`` the encoder is applied before every trainable layer (data
+    re-uploading, Perez-Salinas et al. 2020), otherwise once at the start.
+    """
+
+    n_qubits: int
+    n_layers: int
+    encoder: Encoder
+    ansatz: Ansatz
+    readout: Readout
+    n_features: int
+    reupload: bool = False
+    weight_names: tuple[str, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        _check_count("n_qubits", self.n_qubits)
+        _check_count("n_layers", self.n_layers)
+        e, n, f = self.encoder, self.n_qubits, self.n_features
+        _check_count("n_features", f)
+        if not e.min_features(n) <= f <= e.max_features(n):
+            raise ValueError(
+                f"encoder {e.name!r} on {n} qubit(s) takes {_feature_range(e, n)} feature(s); "
+                f"got n_features={f} -- change n_qubits or map the data to that many features (e.g. nn.Linear)"
+            )
+        if self.reupload and not e.can_reupload:
+            raise ValueError(f"encoder {e.name!r} prepares the initial state and cannot be re-uploaded; use 'angle' or 'iqp'")
+        self.ansatz.check(n, self.n_layers)
+        self.readout.check(n)
+        object.__setattr__(self, "weight_names", weight_names(self.weight_shape))
+
+    @property
+    def weight_shape(self) -> tuple[int, ...]:
+        return (self.n_layers,) + self.ansatz.weight_shape(self.n_qubits)
+
+    @property
+    def n_outputs(self) -> int:
+        return self.readout.n_outputs(self.n_qubits)
+
+    def gates(self) -> GateList:
+        """The whole circuit as a gate list over the input and weight symbols."""
+        encode = self.encoder.gates(self.n_qubits, self.n_features)
+        layers = template_layers(self.ansatz, self.n_qubits, self.n_layers)
+        if not self.reupload:
+            return encode + [g for layer in layers for g in layer]
+        return [g for layer in layers for g in encode + layer]
+
+    def bindings(self, x: torch.Tensor, weights: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Symbol values: per-sample ``(B,)`` inputs (0-d for one sample) and 0-d weights."""
+        values = self.encoder.bindings(x.unbind(-1))
+        values.update(zip(self.weight_names, weights.reshape(-1).unbind(0)))
+        return values
+
+    def initial_state(self, x: torch.Tensor) -> torch.Tensor | None:
+        """``(B, 2**n)`` amplitudes for state-preparing encoders, else ``None`` (|0...0>)."""
+        return self.encoder.initial_state(x, self.n_qubits)
+
+    def describe(self) -> str:
+        enc = f"{self.encoder.name}{' re-uploaded' if self.reupload else ''} ({self.n_features} features)"
+        return (
+            f"{self.n_qubits} qubits, {self.n_layers} layer(s): encoder {enc}, ansatz {self.ansatz.describe()}, "
+            f"readout {self.readout.name} ({self.n_outputs} outputs)"
+        )
+
+
+def layer_spec(
+    n_qubits: int,
+    n_layers: int,
+    encoder: str | Encoder = "angle",
+    ansatz: str | Ansatz = "strongly_entangling",
+    readout: str | Readout | PauliSum | Sequence[PauliSum | str] = "z",
+    *,
+    n_features: int | None = None,
+    reupload: bool = False,
+    entangling: bool = True,
+) -> LayerSpec:
+    """Build a :class:`LayerSpec` from names or objects.
+
+    Args:
+        n_qubits: wires of the circuit.
+        n_layers: trainable ansatz layers.
+        encoder: ``"angle"`` (RX), ``"amplitude"``, ``"iqp"``, ``"reupload"`` (angle,
+            re-uploaded before every layer) or an :class:`Encoder` such as
+            ``Angle(rotation="Y")``.
+        ansatz: ``"strongly_entangling"``, ``"basic_entangler"``, ``"hardware_efficient"``
+            or an :class:`Ansatz` such as ``StronglyEntangling(ranges=(1, 2))``.
+        readout: ``"z"``, ``"probs"``, a :class:`Readout` or a list of Pauli observables.
+        n_features: features per sample (default: n_qubits; 2**n_qubits for amplitude).
+        reupload: apply the encoder before every trainable layer.
+        entangling: ``False`` drops the ansatz's entangling gates (the ablation control).
+    """
+    _check_count("n_qubits", n_qubits)
+    enc, reupload = _make_encoder(encoder, reupload)
+    ans = _make_ansatz(ansatz, entangling)
+    if n_features is None:
+        n_features = enc.default_features(n_qubits)
+    return LayerSpec(n_qubits, n_layers, enc, ans, make_readout(readout), n_features, reupload)
+
+
+def _make_encoder(encoder: str | Encoder, reupload: bool) -> tuple[Encoder, bool]:
+    if isinstance(encoder, Encoder):
+        return encoder, reupload
+    if encoder in REUPLOAD_NAMES:
+        return Angle(), True
+    if isinstance(encoder, str) and encoder in ENCODERS:
+        return ENCODERS[encoder](), reupload
+    names = ", ".join(repr(k) for k in (*ENCODERS, REUPLOAD_NAMES[0]))
+    raise ValueError(f"unknown encoder {encoder!r}; use one of {names} or an Encoder object (e.g. Angle(rotation='Y'))")
+
+
+def _make_ansatz(ansatz: str | Ansatz, entangling: bool) -> Ansatz:
+    if isinstance(ansatz, Ansatz):
+        if not entangling and ansatz.entangling:
+            raise ValueError("entangling=False conflicts with an Ansatz object built with entangling=True; set it on the object")
+        return ansatz
+    if isinstance(ansatz, str) and ansatz in ANSATZES:
+        return ANSATZES[ansatz](entangling=entangling)
+    names = ", ".join(map(repr, ANSATZES))
+    raise ValueError(
+        f"unknown ansatz {ansatz!r}; use one of {names} (entangling=False for the entanglement-free control) "
+        "or an Ansatz object"
+    )
+
+
+def _check_count(what: str, value) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{what} must be a positive integer; got {value!r}")
+
+
+def _feature_range(e: Encoder, n: int) -> str:
+    lo, hi = e.min_features(n), e.max_features(n)
+    return str(lo) if lo == hi else f"{lo} to {hi}"
