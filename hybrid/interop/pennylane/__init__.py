@@ -1,0 +1,45 @@
+"""PennyLane device plugin: ``qml.device("hybrid.qubit", wires=...)`` on the hybrid engine.
+
+Registered through the ``pennylane.plugins`` entry point as
+``hybrid.qubit = hybrid.interop.pennylane:HybridQubitDevice``; built on PennyLane's
+current ``pennylane.devices.Device`` API. Arguments: ``wires`` (a count or any hashable
+labels, mapped to engine wires 0..n-1 in device wire order, so amplitudes are in
+PennyLane's order), ``shots``, ``seed`` (sampling), ``dtype``/``c_dtype``
+(``complex128`` default, ``complex64``) and ``device`` (``"auto"``: CUDA when present).
+
+Native operations (run by the engine without decomposition): Identity, PauliX/Y/Z,
+Hadamard, S, T, SX, RX/RY/RZ, PhaseShift, U1, U2, U3, Rot, CNOT, CY, CZ, CH, SWAP, ISWAP,
+CSWAP, Toffoli, MultiControlledX (with control values), CRX/CRY/CRZ, CRot,
+ControlledPhaseShift, IsingXX/YY/ZZ, QubitUnitary, DiagonalQubitUnitary, GlobalPhase, and
+``Adjoint``/``Controlled`` (``C(...)``, ControlledQubitUnitary) of any of these. A leading
+StatePrep/BasisState becomes the initial state. Everything else is decomposed by
+PennyLane's ``decompose`` transform until it reaches that set. Mid-circuit measurements go
+through PennyLane's ``defer_measurements`` (postselection is not supported).
+
+Measurements: expval, var, probs, state, density_matrix (and purity, entropies... via
+PennyLane's ``process_state``) analytically; sample, counts, expval, var, probs with
+shots. Observables with a real Pauli form (Pauli words, Sum/SProd/Prod/Hamiltonian of
+them) use the engine's Pauli kernels; others (Hermitian, Projector, trainable
+coefficients) their dense matrix on their own wires.
+
+Broadcasting: a tape's broadcast parameters (``tape.batch_size``) become one batched
+engine run; with shots the tape is split per batch entry first.
+
+Shots and seeds: the final state is sampled by the engine's seeded inverse-CDF sampler;
+each execution draws its seed from a ``numpy`` generator seeded by ``seed``, so the same
+device seed reproduces the same sequence of results. Measurements sharing a measurement
+basis share samples; non-commuting observables and sums are split into separate tapes.
+Shot vectors sample the total once and split it into bins.
+
+Derivatives: ``diff_method="backprop"`` with the torch interface runs autograd through
+the engine (results stay torch tensors on the graph; analytic only). ``"adjoint"`` uses
+the engine's adjoint sweep (:func:`hybrid.sim.expval` with ``diff_method="adjoint"``)
+for expectation values of Pauli observables, computing the Jacobian on the device
+(``compute_derivatives``); trainable matrices are decomposed into rotations first.
+``"best"`` picks backprop for torch and adjoint otherwise; PennyLane falls back to
+parameter-shift where neither applies (e.g. probabilities with numpy/autograd).
+"""
+
+from .device import HybridQubitDevice
+
+__all__ = ["HybridQubitDevice"]
