@@ -312,7 +312,10 @@ def test_render_reports_the_numbers_and_states_the_direction(tmp_path):
     assert f"{ci.mean:.3f} ± {ci.half_width:.3f}" in md
     # The hybrid trails the validation-best classical model in the fake numbers.
     assert "the best classical model (c-good-val" in md and "beats the best hybrid (h" in md
-    assert "removing entanglement from h (h-noent) changed test accuracy by -0.020" in md
+    assert "Removing entanglement from h (h-noent) changed test accuracy by -0.020" in md
+    seeds = d.headline.seeds
+    ref = st.ttest_rel(*([d.models[m].finals[s]["test_accuracy"] for s in seeds] for m in ("h", "c-good-val")))
+    assert f"paired t-test p={ref.pvalue:.2g}" in md
     assert render([]).startswith("# Classifier benchmark")
 
 

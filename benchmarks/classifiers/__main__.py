@@ -32,9 +32,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=Path("out/bench"), help="output folder (default out/bench)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="where training runs")
     p.add_argument("--seeds", type=int, default=5, help="final seeds per model (default 5; at least 2 for intervals)")
+    p.add_argument("--threads", type=int, help="torch CPU threads (default: as found; 1 on a busy shared machine)")
     args = p.parse_args(argv)
     if args.seeds < 1:
         p.error(f"--seeds must be at least 1, got {args.seeds}")
+    if args.threads is not None and args.threads < 1:
+        p.error(f"--threads must be at least 1, got {args.threads}")
     if args.device == "cuda" and not torch.cuda.is_available():
         p.error("--device cuda was given but torch sees no CUDA GPU; use --device cpu or auto")
     if args.out.exists() and not args.out.is_dir():
@@ -63,6 +66,10 @@ def run_cases(keys: list[str], log: ResultLog, device: str, *, run: Runner = run
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.threads:
+        # Small models spend their time in tiny parallel regions; on a loaded 2-core machine
+        # two spinning OpenMP threads ran the quick grid several times slower than one.
+        torch.set_num_threads(args.threads)
     started = time.perf_counter()
     log = ResultLog(args.out, LOG_NAME)
     keys = case_keys(not args.full, seeds=args.seeds)

@@ -17,6 +17,7 @@ from types import MappingProxyType
 from typing import Mapping
 
 __all__ = [
+    "model_spec",
     "CLASSICAL",
     "HYBRID",
     "Case",
@@ -127,52 +128,53 @@ def parse_key(key: str) -> Case:
     return Case(m["grid"], m["dataset"], m["model"], m["phase"], int(m["index"]))
 
 
-def _twins(hybrid: str, build: str, twin_build: str, **options) -> dict[str, ModelSpec]:
-    """A hybrid, its entanglement-free variant and its classical twin."""
-    return {
-        hybrid: ModelSpec(hybrid, HYBRID, build, options),
-        f"{hybrid}-noent": ModelSpec(f"{hybrid}-noent", HYBRID, build, {**options, "entangling": False}, ablation_of=hybrid),
-        twin_build: ModelSpec(twin_build, CLASSICAL, twin_build, options, twin_of=hybrid),
-    }
+def model_spec(name: str) -> ModelSpec:
+    """The benchmark's view of a ``hybrid.models`` model: quantum variants are hybrids,
+    twins classical; ``-noent`` ablates and ``-twin`` matches its family's hybrid."""
+    from hybrid.models import MODEL_INFO  # the registry of names and what they are
 
-
-def _models(quantum: dict[str, ModelSpec], *classical: str) -> dict[str, ModelSpec]:
-    return {**{c: ModelSpec(c, CLASSICAL, c) for c in classical}, **quantum}
-
-
-def _lr_grid(lrs: tuple[float, ...], decays: tuple[float, ...]) -> tuple[Mapping[str, object], ...]:
-    return tuple(MappingProxyType({"lr": lr, "weight_decay": wd}) for lr in lrs for wd in decays)
-
-
-_TABULAR_QUICK = ("mlp", "transformer", "hybrid-mlp", "hybrid-mlp-noent", "mlp-twin", "vqc")
-
-
-def _quick(seeds: int) -> Grid:
-    models = _models({**_twins("hybrid-mlp", "hybrid-mlp", "mlp-twin"), "vqc": ModelSpec("vqc", HYBRID, "vqc")}, "mlp", "transformer")
-    return Grid(
-        name="quick",
-        datasets=(
-            DatasetSpec("digits-3v5-pca4", "digits-3v5", _TABULAR_QUICK, n_features=4),
-            DatasetSpec("moons", "moons", _TABULAR_QUICK),
-        ),
-        models=MappingProxyType(models),
-        trials=_lr_grid((0.003, 0.03), (0.0,)),
-        base=MappingProxyType({"epochs": 10, "n_qubits": 4, "n_layers": 2, "batch_size": 32}),
-        seeds=seeds,
+    if name not in MODEL_INFO:
+        raise ValueError(f"unknown model {name!r}; valid: {', '.join(MODEL_INFO)}")
+    info = MODEL_INFO[name]
+    return ModelSpec(
+        name,
+        HYBRID if info.quantum else CLASSICAL,
+        name,
+        ablation_of=info.family if info.variant == "noent" else None,
+        twin_of=info.family if info.variant == "twin" else None,
     )
 
 
+def _family(base: str) -> tuple[str, str, str]:
+    return base, f"{base}-noent", f"{base}-twin"
+
+
+def _trials(lrs: tuple[float, ...], decays: tuple[float, ...]) -> tuple[Mapping[str, object], ...]:
+    return tuple(MappingProxyType({"lr": lr, "weight_decay": wd}) for lr in lrs for wd in decays)
+
+
+def _grid(name: str, datasets: tuple[DatasetSpec, ...], trials, base: dict, seeds: int) -> Grid:
+    names = dict.fromkeys(m for d in datasets for m in d.models)
+    return Grid(name, datasets, MappingProxyType({m: model_spec(m) for m in names}), trials, MappingProxyType(base), seeds)
+
+
+# Same split, training seed and architecture knobs for every model; only the trials vary.
+# patience=0: every run trains all its epochs (the best validation epoch is kept).
+_QUICK_MODELS = ("mlp", "transformer", *_family("hybrid-mlp"), *_family("vqc"))
+
+
+def _quick(seeds: int) -> Grid:
+    datasets = (
+        DatasetSpec("digits-3v5-pca4", "digits-3v5", _QUICK_MODELS, n_features=4),
+        DatasetSpec("moons", "moons", _QUICK_MODELS),
+    )
+    base = {"epochs": 10, "n_qubits": 4, "n_layers": 2, "batch_size": 32, "patience": 0}
+    return _grid("quick", datasets, _trials((0.003, 0.03), (1e-4,)), base, seeds)
+
+
 def _full(seeds: int) -> Grid:
-    quantum = {
-        **_twins("hybrid-mlp", "hybrid-mlp", "mlp-twin"),
-        **_twins("hybrid-cnn", "hybrid-cnn", "cnn-twin"),
-        "vqc": ModelSpec("vqc", HYBRID, "vqc"),
-        "vqc-noent": ModelSpec("vqc-noent", HYBRID, "vqc", {"entangling": False}, ablation_of="vqc"),
-        "quanv": ModelSpec("quanv", HYBRID, "quanv"),
-    }
-    models = _models(quantum, "mlp", "cnn", "transformer")
-    images = ("mlp", "cnn", "transformer", "hybrid-cnn", "hybrid-cnn-noent", "cnn-twin", "quanv")
-    tabular = ("mlp", "transformer", "hybrid-mlp", "hybrid-mlp-noent", "mlp-twin", "vqc", "vqc-noent")
+    images = ("mlp", "cnn", "transformer", *_family("hybrid-cnn"), *_family("quanv"))
+    tabular = ("mlp", "transformer", *_family("hybrid-mlp"), *_family("vqc"))
     tab = [
         ("digits-3v5-pca8", "digits-3v5", 8),
         ("breast_cancer-pca8", "breast_cancer", 8),
@@ -184,19 +186,16 @@ def _full(seeds: int) -> Grid:
         ("hidden-manifold-pca8", "hidden-manifold", 8),
         ("two-curves-pca8", "two-curves", 8),
         ("hyperplanes-parity-pca8", "hyperplanes-parity", 8),
+        ("bars-and-stripes-pca8", "bars-and-stripes", 8),
     ]
-    return Grid(
-        name="full",
-        datasets=(
-            DatasetSpec("digits", "digits", images),
-            DatasetSpec("bars-and-stripes", "bars-and-stripes", images),
-            *(DatasetSpec(label, name, tabular, n_features=k) for label, name, k in tab),
-        ),
-        models=MappingProxyType(models),
-        trials=_lr_grid((0.001, 0.003, 0.01, 0.03), (0.0, 0.01)),
-        base=MappingProxyType({"epochs": 30, "n_qubits": 8, "n_layers": 3, "batch_size": 64}),
-        seeds=seeds,
+    datasets = (
+        DatasetSpec("digits", "digits", images),
+        DatasetSpec("digits4x4", "digits4x4", images),
+        DatasetSpec("bars-and-stripes", "bars-and-stripes", images),
+        *(DatasetSpec(label, name, tabular, n_features=k) for label, name, k in tab),
     )
+    base = {"epochs": 30, "batch_size": 64, "patience": 0}  # qubits and depth: each model's defaults
+    return _grid("full", datasets, _trials((0.001, 0.003, 0.01, 0.03), (1e-4, 1e-2)), base, seeds)
 
 
 def get_grid(name: str, seeds: int = 5) -> Grid:

@@ -24,7 +24,7 @@ def _panels(n: int):
 
     cols = min(n, 3)
     rows = math.ceil(n / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 4 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(5 * cols + 2, 4 * rows), squeeze=False)
     for ax in axes.flat[n:]:
         ax.set_visible(False)
     return plt, fig, list(axes.flat[:n])
@@ -32,8 +32,10 @@ def _panels(n: int):
 
 def _figure(ds: list[DatasetSummary], x_of, xlabel: str, log_x: bool, path: Path) -> Path:
     plt, fig, axes = _panels(len(ds))
+    from matplotlib.ticker import NullFormatter
     names = sorted({m for d in ds for m in d.models})
-    colors = {m: plt.get_cmap("tab20")(i % 20) for i, m in enumerate(names)}
+    cmap = plt.get_cmap("tab10" if len(names) <= 10 else "tab20")
+    colors = {m: cmap(i % cmap.N) for i, m in enumerate(names)}
     handles = {}
     for ax, d in zip(axes, ds):
         for m in d.models.values():
@@ -50,9 +52,12 @@ def _figure(ds: list[DatasetSummary], x_of, xlabel: str, log_x: bool, path: Path
         ax.set_ylabel("test accuracy (mean, 95% CI)")
         if log_x:
             ax.set_xscale("log")
+            ax.xaxis.set_minor_formatter(NullFormatter())  # decade labels only; minor ones collide
+        low, high = ax.get_ylim()
+        ax.set_ylim(low, min(high, 1.01))  # an interval may reach past 1; accuracy cannot
         ax.grid(alpha=0.3)
-    fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=min(len(handles), 6), frameon=False)
-    fig.tight_layout(rect=(0, 0.08 if len(handles) > 6 else 0.05, 1, 1))
+    fig.legend(handles.values(), handles.keys(), loc="center right", frameon=False)
+    fig.tight_layout(rect=(0, 0, 1 - 1.8 / fig.get_figwidth(), 1))
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -97,66 +97,86 @@ def _dataset_section(d: DatasetSummary) -> list[str]:
     return lines
 
 
-def _verdict(c: Comparison) -> str:
+def _significant(c: Comparison) -> bool:
+    return c.test is not None and c.test.t_p < ALPHA
+
+
+def _stats(c: Comparison) -> str:
     t = c.test
-    if t is None:
-        return "could not be tested (fewer than two paired seeds)"
-    sig = "significant" if t.t_p < ALPHA else "not significant"
-    return f"{t.mean_diff:+.3f} (95% CI [{_f(t.diff_ci.low)}, {_f(t.diff_ci.high)}]; paired t-test p={_p(t.t_p)}, Wilcoxon p={_p(t.wilcoxon_p)}, n={t.n}; {sig} at {ALPHA})"
+    sig = "significant" if _significant(c) else "not significant"
+    return f"paired t-test p={_p(t.t_p)}, Wilcoxon p={_p(t.wilcoxon_p)}, n={t.n}; {sig} at {ALPHA}"
 
 
 def _headline_sentence(d: DatasetSummary) -> str | None:
     c = d.headline
     if c is None or c.test is None:
         return None
-    hyb, cla = d.models[c.a].test, d.models[c.b].test
-    diff = c.test.mean_diff
-    if diff < 0:
-        lead = f"the best classical model ({c.b}, {cla.mean:.3f}) beats the best hybrid ({c.a}, {hyb.mean:.3f})"
-    elif diff > 0:
-        lead = f"the best hybrid ({c.a}, {hyb.mean:.3f}) beats the best classical model ({c.b}, {cla.mean:.3f})"
+    hyb, cla, t = d.models[c.a].test, d.models[c.b].test, c.test
+    verb, tail = ("beats", "") if _significant(c) else ("is ahead of", ", but not significantly")
+    if t.mean_diff < 0:
+        lead = f"the best classical model ({c.b}, {cla.mean:.3f}) {verb} the best hybrid ({c.a}, {hyb.mean:.3f}){tail}"
+    elif t.mean_diff > 0:
+        lead = f"the best hybrid ({c.a}, {hyb.mean:.3f}) {verb} the best classical model ({c.b}, {cla.mean:.3f}){tail}"
     else:
         lead = f"the best hybrid ({c.a}) and the best classical model ({c.b}) tie at {hyb.mean:.3f}"
-    return f"On **{d.dataset}**, {lead}: hybrid − classical = {_verdict(c)}."
-
-
-def _ablation_sentence(d: DatasetSummary, c: Comparison) -> str:
-    if c.test is None:
-        return f"On **{d.dataset}**, the entanglement ablation of {c.a} {_verdict(c)}."
-    # a = entangled, b = entanglement-free: removing entanglement changes accuracy by b - a.
-    t = c.test
-    sig = "significant" if t.t_p < ALPHA else "not significant"
+    ci = t.diff_ci
     return (
-        f"On **{d.dataset}**, removing entanglement from {c.a} ({c.b}) changed test accuracy by "
-        f"{-t.mean_diff:+.3f} (paired t-test p={_p(t.t_p)}, Wilcoxon p={_p(t.wilcoxon_p)}, n={t.n}; {sig} at {ALPHA})."
+        f"On **{d.dataset}**, {lead}: hybrid − classical = {t.mean_diff:+.3f} "
+        f"(95% CI [{_f(ci.low)}, {_f(ci.high)}]; {_stats(c)})."
     )
+
+
+def _ablation_sentence(c: Comparison) -> str:
+    if c.test is None:
+        return f"The entanglement ablation of {c.a} could not be tested (fewer than two paired seeds)."
+    # a = entangled, b = entanglement-free: removing entanglement changes accuracy by b - a.
+    return f"Removing entanglement from {c.a} ({c.b}) changed test accuracy by {-c.test.mean_diff:+.3f} ({_stats(c)})."
+
+
+def _twin_sentence(c: Comparison) -> str:
+    if c.test is None:
+        return f"{c.a} and its classical twin could not be compared (fewer than two paired seeds)."
+    return f"{c.a} − its parameter-matched classical twin ({c.b}) = {c.test.mean_diff:+.3f} ({_stats(c)})."
+
+
+def _dataset_findings(d: DatasetSummary) -> list[str]:
+    head = _headline_sentence(d)
+    rest = [_ablation_sentence(c) for c in d.ablations] + [_twin_sentence(c) for c in d.twins]
+    if head is None and rest:
+        head = f"On **{d.dataset}**:"
+    return [head, *rest] if head else []
 
 
 def _overall(ds: list[DatasetSummary]) -> list[str]:
     heads = [d.headline for d in ds if d.headline and d.headline.test]
     cl = [c for c in heads if c.test.mean_diff < 0]
     hy = [c for c in heads if c.test.mean_diff > 0]
-    cl_sig = [c for c in cl if c.test.t_p < ALPHA]
-    hy_sig = [c for c in hy if c.test.t_p < ALPHA]
     abl = [c for d in ds for c in d.ablations if c.test]
-    hurt = [c for c in abl if c.test.mean_diff > 0 and c.test.t_p < ALPHA]
+    hurt = [c for c in abl if c.test.mean_diff > 0 and _significant(c)]
+    helped = [c for c in abl if c.test.mean_diff < 0 and _significant(c)]
     out = []
     if heads:
+        n_sig = sum(map(_significant, cl + hy))
         out.append(
             f"Across {len(heads)} dataset(s), the best classical model had the higher mean test accuracy on "
-            f"{len(cl)} ({len(cl_sig)} significant), the best hybrid on {len(hy)} ({len(hy_sig)} significant), "
-            f"and they tied on {len(heads) - len(cl) - len(hy)}."
+            f"{len(cl)} ({sum(map(_significant, cl))} significantly), the best hybrid on {len(hy)} "
+            f"({sum(map(_significant, hy))} significantly), and they tied on {len(heads) - len(cl) - len(hy)}."
         )
-        agrees = len(cl) >= len(hy)
+        direction = "matches" if len(cl) >= len(hy) else "goes against"
+        evidence = (
+            f"{n_sig} of {len(heads)} differences are significant, so this run alone is weak evidence either way"
+            if 2 * n_sig < len(heads)
+            else f"{n_sig} of {len(heads)} differences are significant"
+        )
         out.append(
-            f"This {'agrees' if agrees else 'does not agree'} with {CITATION}, who found that out-of-the-box "
-            "classical models outperform the quantum classifiers overall."
+            f"The direction {direction} {CITATION}, who found that out-of-the-box classical models "
+            f"outperform the quantum classifiers overall; {evidence}."
         )
     if abl:
         out.append(
-            f"Removing entanglement significantly lowered test accuracy in {len(hurt)} of {len(abl)} ablation(s); "
-            f"the same study found that removing entanglement often does not hurt, which this "
-            f"{'matches' if 2 * len(hurt) <= len(abl) else 'does not match'}."
+            f"Removing entanglement significantly lowered test accuracy in {len(hurt)} and significantly raised it "
+            f"in {len(helped)} of {len(abl)} ablation(s); the same study found that removing entanglement often "
+            f"does not hurt, which this {'matches' if 2 * len(hurt) <= len(abl) else 'does not match'}."
         )
     return out
 
@@ -173,9 +193,12 @@ def _protocol(ds: list[DatasetSummary]) -> list[str]:
         budget = f" The budget, identical for every model: {len(first.trial_configs)} trials ({trials}), {epochs} epochs each."
     return [
         "**Protocol.** Each model is tuned on validation accuracy only: every trial trains with one "
-        "fixed seed and is scored on the validation split; the trial with the highest validation "
-        "accuracy (ties: the earlier trial) is then trained once per seed and scored once on the "
-        f"test split.{budget} Test accuracy is the mean over seeds ± the half-width of the 95% "
+        "fixed seed and is scored on the validation split (its test accuracy is not even stored); the "
+        "trial with the highest validation accuracy (ties: the earlier trial) is then trained once per "
+        f"seed and scored once on the test split.{budget} The seed also draws the stratified "
+        "train/validation/test split (`hybrid.train` passes it to `load_dataset`), so the intervals "
+        "cover split and initialisation variance, and the tuning seed's validation samples can sit in "
+        "a final seed's test split. Test accuracy is the mean over seeds ± the half-width of the 95% "
         "t-interval (t quantile with n − 1 degrees of freedom). Timing columns are mean wall seconds "
         "per run on a shared machine (noisy: compare within one run only).",
         "",
@@ -200,8 +223,8 @@ def render(records: Iterable[dict]) -> str:
         for d in ds:
             if d.grid == grid:
                 lines += _dataset_section(d)
-    findings = [s for d in ds if (s := _headline_sentence(d))]
-    findings += [_ablation_sentence(d, c) for d in ds for c in d.ablations]
-    findings += _overall(ds)
-    lines += ["## Findings", "", " ".join(findings) if findings else "Not enough finished seeds to compare yet.", ""]
+    paragraphs = [" ".join(f) for d in ds if (f := _dataset_findings(d))]
+    if overall := _overall(ds):
+        paragraphs.append(" ".join(overall))
+    lines += ["## Findings", "", "\n\n".join(paragraphs) if paragraphs else "Not enough finished seeds to compare yet.", ""]
     return "\n".join(lines)
