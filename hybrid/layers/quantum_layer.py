@@ -10,7 +10,7 @@ from torch import nn
 
 from hybrid.sim import DIFF_METHODS, PauliSum
 
-from .encoders import Encoder
+from .encoders import Amplitude, Encoder
 from .gatelist import to_circuit
 from .readouts import Readout
 from .spec import LayerSpec, layer_spec
@@ -166,6 +166,12 @@ class QuantumLayer(nn.Module):
         if rows.shape[0] == 0:
             raise ValueError("QuantumLayer got an empty batch (0 samples)")
         _check_finite(rows)
+        if self.diff_method == "parameter-shift" and rows.requires_grad and isinstance(self.spec.encoder, Amplitude):
+            raise ValueError(
+                "diff_method='parameter-shift' differentiates gate angles, and an amplitude-encoded input is the "
+                "initial state, not an angle: use diff_method='adjoint' or 'backprop', or pass x.detach() if the "
+                "input needs no gradient"
+            )
         return rows
 
     def _run(self, rows: torch.Tensor) -> torch.Tensor:
