@@ -212,7 +212,7 @@ def apply_inplace(
     """Apply one op to ``psi`` ``(B, 2, ..., 2)`` in place; False if there is no fast path.
 
     X and SWAP (controlled or not) exchange two slices; diagonal gates multiply their
-    control slice; controlled dense gates rewrite their control slice only; a one-wire
+    control slice; controlled dense and permutation gates rewrite their control slice only; a one-wire
     dense gate updates both halves with one half-size temporary.
     """
     index: list[object] = [slice(None)] * psi.dim()
@@ -237,9 +237,9 @@ def apply_inplace(
     if kind is Kind.DIAGONAL:
         apply_diagonal(psi[tuple(index)], matrix, sub_axes, inplace=True)
         return True
-    if kind is Kind.DENSE and control_axes:
+    if kind in (Kind.DENSE, Kind.PERMUTATION) and control_axes:
         sub = psi[tuple(index)]
-        sub.copy_(apply_dense(sub, matrix, sub_axes))
+        sub.copy_((apply_dense if kind is Kind.DENSE else apply_permutation)(sub, matrix, sub_axes))
         return True
     if kind is Kind.DENSE and len(target_axes) == 1:
         a0, a1 = psi.select(target_axes[0], 0), psi.select(target_axes[0], 1)

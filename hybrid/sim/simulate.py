@@ -184,7 +184,7 @@ def _single(psi, op, values, n, bits, gen, inplace: bool) -> torch.Tensor:
     batch = psi.shape[0]
     grid = psi.view((batch,) + (2,) * n)
     if isinstance(op, Measure):
-        return _measure(grid, op, bits, gen).reshape(batch, 2**n)
+        return _measure(grid, op, bits, gen, inplace).reshape(batch, 2**n)
     mask = None if op.condition is None else _condition_mask(op, bits)  # (B,)
     if mask is not None and not bool(mask.any()):
         return psi  # no trajectory meets the condition
@@ -268,20 +268,33 @@ def _condition_mask(op: Operation, bits: torch.Tensor) -> torch.Tensor:
     return (bits[:, list(cond.clbits)] == want).all(dim=1)  # (B,)
 
 
-def _measure(psi: torch.Tensor, op: Measure, bits: torch.Tensor, gen: torch.Generator | None) -> torch.Tensor:
-    """Collapse ``op.wire`` per sample, record the outcome, optionally reset to |0>."""
-    batch, axis = psi.shape[0], op.wire + 1
-    weight = (psi.real**2 + psi.imag**2).select(axis, 1).reshape(batch, -1).sum(-1)  # P(1), (B,)
+def _measure(
+    psi: torch.Tensor, op: Measure, bits: torch.Tensor, gen: torch.Generator | None, inplace: bool = False
+) -> torch.Tensor:
+    """Collapse ``op.wire`` per sample, record the outcome, optionally reset to |0>.
+
+    ``inplace`` (no autograd) rescales and resets within ``psi``: at 20+ qubits each
+    fresh state-sized temporary costs more than the arithmetic.
+    """
+    batch, axis, grid_shape = psi.shape[0], op.wire + 1, psi.shape
+    # (B, left, 2, right): three axes whatever n is, so reductions and updates stay fast.
+    psi = psi.reshape(batch, 2 ** (axis - 1), 2, -1)
+    weight = torch.view_as_real(psi[:, :, 1]).square().sum(dim=(1, 2, 3))  # P(1), (B,); cascade summation
     u = torch.rand(batch, generator=gen, dtype=torch.float64).to(psi.device)
     outcome = u < weight.detach().to(torch.float64)  # (B,) bool
-    shape = [batch] + [1] * (psi.dim() - 1)
-    shape[axis] = 2
-    keep = torch.stack([~outcome, outcome], dim=1).reshape(shape)
     p = torch.where(outcome, weight, 1 - weight).clamp_min(torch.finfo(weight.dtype).tiny)
-    psi = psi * keep / p.sqrt().reshape([batch] + [1] * (psi.dim() - 1))
+    keep = torch.stack([~outcome, outcome], dim=1).to(weight.dtype) / p.sqrt().unsqueeze(1)  # (B, 2)
+    keep = keep.reshape(batch, 1, 2, 1)
+    psi = psi.mul_(keep) if inplace else psi * keep
     if op.clbit is not None:
         bits[:, op.clbit] = outcome.long()
     if op.reset:
-        psi = torch.where(outcome.reshape([batch] + [1] * (psi.dim() - 1)), torch.flip(psi, (axis,)), psi)
-    return psi
-
+        # After the collapse one half is zero in every sample: adding the |1> half onto the
+        # |0> half moves it there where the outcome was 1 and changes nothing elsewhere.
+        zero, one = psi[:, :, 0], psi[:, :, 1]
+        if inplace:
+            zero.add_(one)
+            one.zero_()
+        else:
+            psi = torch.stack([zero + one, torch.zeros_like(one)], dim=2)
+    return psi.reshape(grid_shape)
