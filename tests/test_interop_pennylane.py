@@ -249,3 +249,24 @@ def test_bad_configurations_say_what_to_do():
 
 def test_entry_point_resolves_to_this_class():
     assert isinstance(qml.device("hybrid.qubit", wires=1), HybridQubitDevice)
+
+
+def test_device_vjp_is_one_adjoint_sweep_matching_default_qubit():
+    """device_vjp=True: the engine's adjoint sweep weighted by the cotangents."""
+    x = torch.tensor([0.4, -1.3, 0.9], dtype=torch.float64, requires_grad=True)
+
+    def circuit(x):
+        qml.RX(x[0], 0)
+        qml.CRY(x[1], [0, 1])
+        qml.IsingYY(x[2], [1, 0])
+        return qml.expval(qml.PauliZ(0)), qml.expval(qml.PauliX(1) @ qml.PauliY(0))
+
+    grads = []
+    for name, method in (("hybrid.qubit", "adjoint"), ("default.qubit", "backprop")):
+        dev = qml.device(name, wires=2)
+        out = qml.QNode(circuit, dev, interface="torch", diff_method=method, device_vjp=method == "adjoint")(x)
+        grads.append(torch.autograd.grad(0.7 * out[0] - 2.0 * out[1], x)[0])
+    torch.testing.assert_close(grads[0], grads[1], atol=1e-10, rtol=0)
+    tape = qml.tape.QuantumScript([qml.RX(0.4, 0), qml.CNOT([0, 1])], [qml.expval(qml.PauliZ(1))])
+    vjp = HybridQubitDevice(wires=2).compute_vjp(tape, np.array([1.0, 3.0]))
+    np.testing.assert_allclose(vjp, [[-np.sin(0.4), -3 * np.sin(0.4)]], atol=1e-12)  # d cos(x) = -sin(x)

@@ -35,7 +35,9 @@ Derivatives: ``diff_method="backprop"`` with the torch interface runs autograd t
 the engine (results stay torch tensors on the graph; analytic only). ``"adjoint"`` uses
 the engine's adjoint sweep (:func:`hybrid.sim.expval` with ``diff_method="adjoint"``)
 for expectation values of Pauli observables, computing the Jacobian on the device
-(``compute_derivatives``); trainable matrices are decomposed into rotations first.
+(``compute_derivatives``, one sweep per observable) or, with ``device_vjp=True``, the
+vector-Jacobian product in a single sweep (``compute_vjp``: the adjoint sweep weighted by
+the cotangents); trainable matrices are decomposed into rotations first.
 ``"best"`` picks backprop for torch and adjoint otherwise; PennyLane falls back to
 parameter-shift where neither applies (e.g. probabilities with numpy/autograd).
 """

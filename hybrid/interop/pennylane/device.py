@@ -263,8 +263,22 @@ class HybridQubitDevice(Device):
         pairs = [self._adjoint(tape) for tape in circuits]
         return tuple(p[0] for p in pairs), tuple(p[1] for p in pairs)
 
-    def _adjoint(self, tape):
-        """Results and Jacobian of an expval-only tape via the engine's adjoint sweep."""
+    def supports_vjp(self, execution_config: ExecutionConfig | None = None, circuit=None) -> bool:
+        """A device VJP is the adjoint sweep itself: one backward sweep for all observables."""
+        if execution_config is None:
+            return True
+        return execution_config.gradient_method == "adjoint" and self._adjoint_ok(circuit)
+
+    def compute_vjp(self, circuits, cotangents, execution_config: ExecutionConfig | None = None):
+        return tuple(self._adjoint(tape, cots)[1] for tape, cots in zip(circuits, cotangents))
+
+    def execute_and_compute_vjp(self, circuits, cotangents, execution_config: ExecutionConfig | None = None):
+        pairs = [self._adjoint(tape, cots) for tape, cots in zip(circuits, cotangents)]
+        return tuple(p[0] for p in pairs), tuple(p[1] for p in pairs)
+
+    def _adjoint(self, tape, cotangents=None):
+        """Results and, via the engine's adjoint sweep, the Jacobian of an expval-only tape
+        (or, given ``cotangents``, the vector-Jacobian product)."""
         ops, leaves = _with_trainable_leaves(tape, real_dtype(self._dtype))
         wire_order = self._wire_order(tape)
         index = {w: i for i, w in enumerate(wire_order)}
@@ -275,9 +289,12 @@ class HybridQubitDevice(Device):
                 circuit, observables, initial_state=initial, dtype=self._dtype,
                 device=self._torch_device, diff_method="adjoint",
             )  # fmt: skip  (n_obs,)
-            jac = _jacobian(values, leaves)
+            if cotangents is None:
+                derivative = _jacobian_format(_jacobian(values, leaves))
+            else:
+                derivative = _vjp(values, leaves, cotangents)
         results = tuple(np.asarray(v) for v in values.detach().cpu().numpy())
-        return (results[0] if len(results) == 1 else results), _jacobian_format(jac)
+        return (results[0] if len(results) == 1 else results), derivative
 
 
 def real_dtype(dtype: torch.dtype) -> torch.dtype:
@@ -307,18 +324,35 @@ def _with_trainable_leaves(tape, dtype: torch.dtype):
     return ops, leaves
 
 
-def _jacobian(values: torch.Tensor, leaves: list) -> np.ndarray:
-    """``(n_obs, n_trainable)``: one adjoint sweep per observable; zero where a parameter
-    does not reach the output (or belongs to an observable)."""
-    jac = np.zeros((values.shape[0], len(leaves)))
+def _sweep(values: torch.Tensor, leaves: list, weights: np.ndarray) -> np.ndarray:
+    """``sum_o weights[o] * d values[o] / d leaf`` for every leaf: one adjoint sweep; zero
+    where a parameter does not reach the output (or belongs to an observable)."""
+    out = np.zeros(len(leaves))
     trainable = [(j, t) for j, t in enumerate(leaves) if t is not None]
     if not trainable:
-        return jac
-    for o in range(values.shape[0]):
-        grads = torch.autograd.grad(values[o], [t for _, t in trainable], retain_graph=True, allow_unused=True)
-        for (j, _), g in zip(trainable, grads):
-            jac[o, j] = 0.0 if g is None else float(g)
-    return jac
+        return out
+    w = torch.as_tensor(weights, dtype=values.dtype, device=values.device)
+    grads = torch.autograd.grad(values, [t for _, t in trainable], grad_outputs=w, retain_graph=True, allow_unused=True)
+    for (j, _), g in zip(trainable, grads):
+        out[j] = 0.0 if g is None else float(g)
+    return out
+
+
+def _jacobian(values: torch.Tensor, leaves: list) -> np.ndarray:
+    """``(n_obs, n_trainable)``: one adjoint sweep per observable."""
+    eye = np.eye(values.shape[0])
+    return np.stack([_sweep(values, leaves, row) for row in eye]) if len(leaves) else eye[:, :0]
+
+
+def _vjp(values: torch.Tensor, leaves: list, cotangents):
+    """PennyLane's VJP layout: one entry per trainable parameter. Cotangents are one number
+    per measurement, or (batched, to build a Jacobian) one row of K numbers per measurement."""
+    entries = [cotangents] if values.shape[0] == 1 else list(cotangents)
+    rows = [np.asarray(qml.math.to_numpy(c), dtype=float) for c in entries]
+    cot = np.stack([r.reshape(-1) for r in rows])  # (n_obs, K)
+    columns = np.stack([_sweep(values, leaves, cot[:, k]) for k in range(cot.shape[1])], axis=-1)  # (P, K)
+    batched = rows[0].ndim > 0
+    return tuple(np.array(c if batched else c[0]) for c in columns)
 
 
 def _jacobian_format(jac: np.ndarray):
