@@ -32,7 +32,7 @@ class QAOAResult:
     expectation: float  # <C> at the optimised angles
     best_cut: Cut  # the best cut among the sampled bitstrings, scored classically
     max_cut: float  # exact (brute force) or best known (heuristic / sampled)
-    max_cut_method: str  # "brute force" or "heuristic"
+    max_cut_method: str  # "brute force", "heuristic" or "given"
     gammas: tuple[float, ...]
     betas: tuple[float, ...]
     nodes: tuple
@@ -97,9 +97,10 @@ def maxcut_qaoa(
     steps: int = 100,
     lr: float = 0.05,
     shots: int = 1000,
-    diff_method: str = "adjoint",
+    diff_method: str = "backprop",
     device: str | torch.device = "auto",
     dtype: torch.dtype = torch.complex64,
+    max_cut: float | None = None,
 ) -> QAOAResult:
     """Depth-``p`` QAOA for MaxCut on a networkx graph (edge ``"weight"``, default 1).
 
@@ -110,7 +111,11 @@ def maxcut_qaoa(
         restarts: random starts, optimised together as one batch; the best is kept.
         steps, lr: Adam steps and learning rate (maximising ``<C>``).
         shots: samples of the optimised state; the best sampled cut is ``best_cut``.
-        diff_method, device, dtype: passed to :func:`hybrid.expval`.
+        diff_method, device, dtype: passed to :func:`hybrid.expval`. Backprop is the
+            default: on a 20-qubit p = 1 circuit it ran about 4x faster than the adjoint
+            sweep on a 2-core CPU (the fused plan makes few passes); ``"adjoint"`` keeps
+            memory at a few states when autograd's one-state-per-step would not fit.
+        max_cut: the optimum if already known (skips the brute force; the method reads "given").
 
     ``max_cut`` is the exact optimum by brute force up to ``BRUTE_FORCE_LIMIT`` nodes,
     beyond that the best of the classical heuristic and the sampled cuts.
@@ -123,14 +128,16 @@ def maxcut_qaoa(
     with torch.no_grad():
         expectation = _expectation(circuit, cost, gammas, betas, "backprop", device, dtype).item()
         best = _best_sampled_cut(problem, circuit, gammas, betas, shots, seed, device, dtype)
-    if problem.n <= BRUTE_FORCE_LIMIT:
-        reference, method = maxcut_brute_force(problem, device=device), "brute force"
+    if max_cut is not None:
+        reference, method = float(max_cut), "given"
+    elif problem.n <= BRUTE_FORCE_LIMIT:
+        reference, method = maxcut_brute_force(problem, device=device).value, "brute force"
     else:
-        reference, method = maxcut_heuristic(problem, seed=seed), "heuristic"
+        reference, method = maxcut_heuristic(problem, seed=seed).value, "heuristic"
     return QAOAResult(
         expectation=expectation,
         best_cut=best,
-        max_cut=max(reference.value, best.value),
+        max_cut=max(reference, best.value),
         max_cut_method=method,
         gammas=tuple(gammas.tolist()),
         betas=tuple(betas.tolist()),

@@ -1,0 +1,101 @@
+"""VQE against exact diagonalisation, side by side.
+
+For each Hamiltonian (H2/STO-3G from PennyLane's offline qchem at several bond lengths,
+transverse-field Ising chains): the ansatz's qubits and two-qubit gates, the Adam steps,
+the VQE energy's error against the exact ground energy, and the wall time of the
+optimisation (adjoint gradients); then exact diagonalisation of the same Hamiltonian
+(scipy, on the CPU: dense below 11 qubits, sparse Lanczos above) with its wall time.
+Building a molecular Hamiltonian (PennyLane's Hartree-Fock) is timed on its own.
+
+Run: ``python -c "from benchmarks.algorithms import vqe; print(vqe.run(True, 'cpu'))"``.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from benchmarks.timing import time_call
+from circuits.exact import ground_energy
+from circuits.hamiltonians import molecular_hamiltonian, tfim_hamiltonian
+from circuits.vqe import givens_ansatz, hardware_efficient_ansatz, minimize_energy, two_qubit_gate_count
+from hybrid.sim.device import resolve_device
+
+__all__ = ["run"]
+
+CHEMICAL_ACCURACY = 1.6e-3  # Hartree
+
+
+def _molecule_cases(quick: bool) -> list[tuple[float, str, int]]:
+    """(H2 bond length in Angstrom, ansatz, Adam steps)."""
+    if quick:
+        return [(0.7414, "givens", 60)]
+    return [(d, "givens", 100) for d in (0.5, 0.7414, 1.0, 1.5, 2.0, 2.5)] + [(0.7414, "hardware-efficient", 300)]
+
+
+def _spin_cases(quick: bool) -> list[tuple[int, int, int]]:
+    """(TFIM spins at J = h = 1, open chain; RY+CNOT layers; Adam steps)."""
+    if quick:
+        return [(4, 4, 100)]
+    return [(4, 4, 300), (8, 4, 300), (12, 4, 200), (16, 4, 100)]
+
+
+def _molecule_row(distance: float, ansatz: str, steps: int, device) -> dict:
+    build_s, mol = time_call(lambda: molecular_hamiltonian(["H", "H"], [0, 0, 0, 0, 0, distance]))
+    if ansatz == "givens":
+        circuit = givens_ansatz(mol.n_qubits, mol.n_electrons)
+        start = torch.zeros(len(circuit.parameters), dtype=torch.float64)
+    else:
+        circuit = hardware_efficient_ansatz(mol.n_qubits, 3, occupied=range(mol.n_electrons))
+        start = 0.1 * torch.randn(len(circuit.parameters), generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    row = _compare(mol.hamiltonian, mol.n_qubits, circuit, start, steps, 0.1, device)
+    error = row["energy_error"]
+    row.update(
+        case=f"H2 {distance:g} A ({ansatz})",
+        quality=f"error {error * 1e3:.3f} mHa ({'within' if error < CHEMICAL_ACCURACY else 'outside'} 1.6 mHa)",
+        classical_quality=f"E0 = {row['exact_energy']:.10f} Ha",
+        hamiltonian_build_s=build_s,
+        bond_angstrom=distance,
+    )
+    return row
+
+
+def _spin_row(n: int, layers: int, steps: int, device) -> dict:
+    hamiltonian = tfim_hamiltonian(n, 1.0, 1.0)
+    circuit = hardware_efficient_ansatz(n, layers)
+    start = 0.1 * torch.randn(len(circuit.parameters), generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    row = _compare(hamiltonian, n, circuit, start, steps, 0.05, device)
+    rel = row["energy_error"] / abs(row["exact_energy"])
+    row.update(
+        case=f"TFIM open chain n={n}, J=h=1",
+        quality=f"error {row['energy_error']:.2e} (relative {rel:.1e})",
+        classical_quality=f"E0 = {row['exact_energy']:.8f}",
+    )
+    return row
+
+
+def _compare(hamiltonian, n: int, circuit, start, steps: int, lr: float, device) -> dict:
+    quantum_s, (energy, _, _) = time_call(
+        lambda: minimize_energy(circuit, hamiltonian, start, steps=steps, lr=lr, device=device), device
+    )
+    exact_s, exact = time_call(lambda: ground_energy(hamiltonian, n))
+    return {
+        "algorithm": "vqe",
+        "qubits": n,
+        "two_qubit_gates": two_qubit_gate_count(circuit),
+        "resources": f"{steps} Adam steps, {len(circuit.parameters)} parameters, {len(hamiltonian.terms)} Pauli terms",
+        "quantum_s": quantum_s,
+        "classical": "exact diagonalisation (scipy, CPU)",
+        "classical_s": exact_s,
+        "device": str(device),
+        "energy": energy,
+        "exact_energy": exact,
+        "energy_error": energy - exact,
+        "steps": steps,
+    }
+
+
+def run(quick: bool, device: str) -> list[dict]:
+    """One row per Hamiltonian; see the module docstring."""
+    dev = resolve_device(device)
+    rows = [_molecule_row(d, ansatz, steps, dev) for d, ansatz, steps in _molecule_cases(quick)]
+    return rows + [_spin_row(n, layers, steps, dev) for n, layers, steps in _spin_cases(quick)]
