@@ -110,7 +110,11 @@ def grover_from_oracle(oracle: Oracle, iterations: int, *, structure_aware: bool
 
 
 def grover_circuit(
-    n_qubits: int, marked: Iterable[int | str] | int | str, iterations: int | None = None, *, structure_aware: bool = False
+    n_qubits: int,
+    marked: Iterable[int | str] | int | str,
+    iterations: int | None = None,
+    *,
+    structure_aware: bool = False,
 ) -> Circuit:
     """Grover's circuit searching for ``marked`` among ``2**n_qubits`` basis states.
 

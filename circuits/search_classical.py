@@ -22,7 +22,6 @@ from hybrid.sim.device import resolve_device
 __all__ = [
     "SearchResult",
     "brute_force_search",
-    "index_bits",
     "marked_set_predicate",
     "cnf_predicate",
     "cnf_satisfied",
@@ -49,12 +48,6 @@ class SearchResult:
     evaluations: int
     n_candidates: int
     first_solution: int | None
-
-
-def index_bits(indices: torch.Tensor, n: int) -> torch.Tensor:
-    """The bits of ``indices`` ``(C,)`` as a bool ``(C, n)`` tensor, column ``w`` = wire ``w``."""
-    shifts = torch.arange(n - 1, -1, -1, device=indices.device)
-    return ((indices.unsqueeze(-1) >> shifts) & 1).bool()
 
 
 def brute_force_search(
@@ -106,7 +99,9 @@ def brute_force_search(
 def _as_mask(result, idx: torch.Tensor) -> torch.Tensor:
     mask = torch.as_tensor(result, device=idx.device)
     if mask.shape != idx.shape:
-        raise ValueError(f"the predicate must return one bool per candidate, shape {tuple(idx.shape)}; got {tuple(mask.shape)}")
+        raise ValueError(
+            f"the predicate must return one bool per candidate, shape {tuple(idx.shape)}; got {tuple(mask.shape)}"
+        )
     return mask.bool()
 
 

@@ -283,7 +283,8 @@ def test_brute_force_search_against_a_python_scan():
 def test_cnf_satisfied_matches_python_brute_force():
     rng = np.random.default_rng(0)
     n = 8
-    clauses = [[int(v) * int(rng.choice([-1, 1])) for v in rng.choice(np.arange(1, n + 1), 3, replace=False)] for _ in range(12)]
+    variables = [rng.choice(np.arange(1, n + 1), 3, replace=False) for _ in range(12)]
+    clauses = [[int(v) * int(rng.choice([-1, 1])) for v in vs] for vs in variables]
     mask = cnf_satisfied(clauses, n, torch.arange(2**n))
     assert {format(i, "08b") for i in torch.nonzero(mask).flatten().tolist()} == satisfying(clauses, n)
 
