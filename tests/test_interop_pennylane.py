@@ -270,3 +270,25 @@ def test_device_vjp_is_one_adjoint_sweep_matching_default_qubit():
     tape = qml.tape.QuantumScript([qml.RX(0.4, 0), qml.CNOT([0, 1])], [qml.expval(qml.PauliZ(1))])
     vjp = HybridQubitDevice(wires=2).compute_vjp(tape, np.array([1.0, 3.0]))
     np.testing.assert_allclose(vjp, [[-np.sin(0.4), -3 * np.sin(0.4)]], atol=1e-12)  # d cos(x) = -sin(x)
+
+
+def test_torch_layer_on_hybrid_qubit_matches_default_qubit():
+    """A qml.qnn.TorchLayer (broadcast inputs, trainable weights) on both devices."""
+    results = []
+    for name in ("hybrid.qubit", "default.qubit"):
+
+        @qml.qnode(qml.device(name, wires=3), interface="torch")
+        def qnode(inputs, weights):
+            qml.AngleEmbedding(inputs, wires=range(3))
+            qml.StronglyEntanglingLayers(weights, wires=range(3))
+            return [qml.expval(qml.PauliZ(i)) for i in range(3)]
+
+        torch.manual_seed(0)
+        layer = qml.qnn.TorchLayer(qnode, {"weights": (2, 3, 3)}).double()
+        x = torch.rand(5, 3, dtype=torch.float64)
+        y = layer(x)
+        (y * torch.arange(1.0, 4.0, dtype=torch.float64)).sum().backward()
+        results.append((y.detach(), layer.weights.grad))
+    assert results[0][0].shape == (5, 3)
+    torch.testing.assert_close(results[0][0], results[1][0], atol=1e-12, rtol=0)
+    torch.testing.assert_close(results[0][1], results[1][1], atol=1e-12, rtol=0)
