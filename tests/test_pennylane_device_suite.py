@@ -42,4 +42,6 @@ def test_pennylane_device_suite(tmp_path, shots):
     extra = () if shots is None else (f"--shots={shots}",)
     failed, tail = _run_suite(tmp_path, *extra)
     assert failed <= KNOWN_FAILURES, f"unexpected failures: {sorted(failed - KNOWN_FAILURES)}\n{tail}"
-    assert re.search(r"\d+ passed", tail), tail
+    summary = tail.strip().splitlines()[-1]
+    print(f"pl-device-test {'analytic' if shots is None else f'--shots={shots}'}: {summary}")
+    assert re.search(r"\d+ passed", summary), tail

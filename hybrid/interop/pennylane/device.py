@@ -25,7 +25,7 @@ from pennylane.transforms import broadcast_expand, defer_measurements, split_non
 from pennylane.transforms.core import CompilePipeline
 
 import hybrid.sim as sim
-from hybrid.sim.device import resolve_device
+from hybrid.sim.device import check_complex_dtype, resolve_device
 
 from .convert import NATIVE_GATES, angle_gate, is_native, to_circuit
 from .measure import analytic, pauli_sum, sampled
@@ -44,7 +44,7 @@ def _complex_dtype(dtype) -> torch.dtype:
     if dtype is None:
         return torch.complex128
     if isinstance(dtype, torch.dtype):
-        return sim.device.check_complex_dtype(dtype)
+        return check_complex_dtype(dtype)
     key = dtype if isinstance(dtype, str) else np.dtype(dtype)
     if key not in _DTYPES:
         raise ValueError(f"hybrid.qubit runs in complex64 or complex128; got dtype {dtype!r}")
@@ -85,7 +85,7 @@ def _diagonalisable(obs) -> bool:
 def _analytic_ok(mp) -> bool:
     if not isinstance(mp, StateMeasurement):
         return False
-    return mp.obs is None or mp.obs.pauli_rep is not None or mp.obs.has_matrix or _diagonalisable(mp.obs)
+    return mp.obs is None or mp.obs.pauli_rep is not None or mp.obs.has_matrix  # Pauli kernels or dense matrix
 
 
 def _sample_ok(mp) -> bool:
@@ -189,8 +189,8 @@ class HybridQubitDevice(Device):
 
     def setup_execution_config(self, config: ExecutionConfig | None = None, circuit=None) -> ExecutionConfig:
         config = config or ExecutionConfig()
-        for option in config.device_options:
-            raise DeviceError(f"device option {option} not present on {self}")
+        if config.device_options:
+            raise DeviceError(f"hybrid.qubit takes no device options; got {sorted(config.device_options)}")
         mcm = config.mcm_config
         if mcm.mcm_method not in (None, "deferred"):
             raise DeviceError(
