@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Iterator
 from numbers import Integral
 
 import numpy as np
@@ -50,6 +51,9 @@ __all__ = [
 
 METHODS = ("gates", "oracle")
 
+# Circuits up to this many amplitudes x trajectories simulate a base's runs as one batch.
+_BATCH_AMPLITUDES = 2**20
+
 # How many multiples k * q of a continued-fraction denominator q to try: s/r may share a
 # factor with r, leaving q a divisor of r (the usual small-multiple search).
 _MULTIPLES = 8
@@ -70,7 +74,9 @@ class FactorResult:
         phase_bits: the measured outcome y of the successful run as t bits, most
             significant first (y / 2**t approximates s / r).
         n_phase_bits: t, the number of rounds of the recycled control qubit.
-        quantum_runs: simulated order-finding runs in all (each one trajectory).
+        quantum_runs: order-finding runs (one trajectory each) whose outcomes were used.
+            Small circuits draw a base's ``runs_per_base`` trajectories as one batch, so
+            a few more may have been simulated and left unused.
         history: ``(a, y)`` for every quantum run, in order.
         qubits: qubits of the order-finding circuit (0 if none was built).
         gate_counts: the circuit's operations by name (``count_ops``).
@@ -101,6 +107,7 @@ def factor(
     n_phase_bits: int | None = None,
     max_runs: int = 40,
     runs_per_base: int = 3,
+    coprime_bases: bool = False,
     device: str | torch.device = "auto",
     dtype: torch.dtype = torch.complex64,
 ) -> FactorResult:
@@ -117,6 +124,9 @@ def factor(
         max_runs: quantum runs allowed before giving up.
         runs_per_base: runs with one base before drawing another; outcomes of one base
             are combined (lcm of denominators) when none alone gives the period.
+        coprime_bases: draw only bases coprime to N, so that a split always comes from
+            order finding (benchmarks, tests); by default a random base sharing a
+            factor with N ends the search classically, as in Shor's algorithm.
         device, dtype: where and how the circuits are simulated.
 
     Returns:
@@ -145,6 +155,8 @@ def factor(
     while len(history) < max_runs:
         base = a if a is not None else int(rng.integers(2, N - 1))
         common = math.gcd(base, N)
+        if common > 1 and coprime_bases:
+            continue
         if common > 1:  # only a random base gets here: an explicit one was checked
             return FactorResult(
                 N, _pair(common, N), f"classical: the random base a = {base} shares the factor {common} with N",
@@ -153,8 +165,7 @@ def factor(
         if base not in circuits:
             circuits[base] = order_finding_circuit(N, base, method=method, n_phase_bits=t)
         circuit = circuits[base]
-        for _ in range(min(runs_per_base, max_runs - len(history))):
-            y = _run_once(circuit, t, int(rng.integers(2**63)), device, dtype)
+        for y in _trajectories(circuit, min(runs_per_base, max_runs - len(history)), rng, device, dtype):
             history.append((base, y))
             r = order_from_phase(y, t, base, N, denominators.setdefault(base, []))
             if r is None:
@@ -235,10 +246,7 @@ def sample_phases(
 ) -> np.ndarray:
     """Outcomes y of ``shots`` order-finding trajectories, run as one batch (int array)."""
     circuit = order_finding_circuit(N, a, method=method, n_phase_bits=n_phase_bits)
-    init = torch.zeros((_check_int(shots, "shots", 1), 2**circuit.n_qubits), dtype=dtype)
-    init[:, 0] = 1  # a batch of |0...0>: one trajectory per sample
-    state = simulate(circuit, initial_state=init, seed=seed, device=device, dtype=dtype)
-    return _outcomes(state.bits.reshape(shots, -1).cpu().numpy())
+    return _simulate_outcomes(circuit, _check_int(shots, "shots", 1), seed, device, dtype)
 
 
 def order_from_phase(y: int, t: int, a: int, N: int, earlier: list[int] | None = None) -> int | None:
@@ -289,10 +297,27 @@ def _controlled_power(multiplier: int, N: int, n: int, method: str) -> Circuit:
     return Circuit(n + 1).ctrl(0, table, wires=list(range(1, n + 1)))
 
 
-def _run_once(circuit: Circuit, t: int, seed: int, device, dtype) -> int:
-    """One trajectory of the order-finding circuit: the measured outcome y."""
-    state = simulate(circuit, seed=seed, device=device, dtype=dtype)
-    return int(_outcomes(state.bits.reshape(1, t).cpu().numpy())[0])
+def _trajectories(circuit: Circuit, shots: int, rng: np.random.Generator, device, dtype) -> Iterator[int]:
+    """Outcomes y of ``shots`` trajectories, drawn lazily: one batch when the circuit is
+    small (its cost is per gate, so a batch of a few costs about one run), else one
+    simulation per trajectory."""
+    per_call = shots if 2**circuit.n_qubits * shots <= _BATCH_AMPLITUDES else 1
+    done = 0
+    while done < shots:
+        k = min(per_call, shots - done)
+        yield from _simulate_outcomes(circuit, k, int(rng.integers(2**63)), device, dtype).tolist()
+        done += k
+
+
+def _simulate_outcomes(circuit: Circuit, shots: int, seed: int, device, dtype) -> np.ndarray:
+    """Run ``shots`` trajectories of the circuit as one batch; their outcomes y."""
+    if shots == 1:
+        state = simulate(circuit, seed=seed, device=device, dtype=dtype)
+    else:
+        init = torch.zeros((shots, 2**circuit.n_qubits), dtype=dtype)
+        init[:, 0] = 1  # a batch of |0...0>: one trajectory per sample
+        state = simulate(circuit, initial_state=init, seed=seed, device=device, dtype=dtype)
+    return _outcomes(state.bits.reshape(shots, -1).cpu().numpy())
 
 
 def _outcomes(bits: np.ndarray) -> np.ndarray:
