@@ -53,10 +53,10 @@ ANSATZE = ("givens", "hardware-efficient")
 class VQEResult:
     """Outcome of one VQE run; energies in the Hamiltonian's units (Hartree for molecules)."""
 
-    energy: float  # <H> at the final parameters
+    energy: float  # the lowest <H> the optimiser evaluated (at ``params``)
     exact_energy: float  # lowest eigenvalue, by exact diagonalisation
     history: tuple[float, ...]  # <H> before each optimiser step
-    params: torch.Tensor  # (P,) final parameters, in the order of circuit.parameters
+    params: torch.Tensor  # (P,) parameters of ``energy``, in the order of circuit.parameters
     n_qubits: int
     hamiltonian_terms: int
     two_qubit_gates: int
@@ -194,7 +194,11 @@ def minimize_energy(
     device: str | torch.device = "auto",
     dtype: torch.dtype = torch.complex128,
 ) -> tuple[float, tuple[float, ...], torch.Tensor]:
-    """Adam on ``<H>``: returns (final energy, energy before each step, final parameters)."""
+    """Adam on ``<H>``: returns (lowest energy seen, energy before each step, its parameters).
+
+    Adam at a fixed learning rate can overshoot and circle the minimum, so the lowest
+    energy evaluated (before any step or after the last) is kept with its parameters.
+    """
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
         raise ValueError(f"steps must be an integer >= 0; got {steps!r}")
     if not lr > 0:
@@ -202,16 +206,21 @@ def minimize_energy(
     real = torch.float64 if dtype == torch.complex128 else torch.float32
     params = initial_params.detach().to(real).clone().requires_grad_(True)
     optimiser = torch.optim.Adam([params], lr=lr)
-    history = []
+    history: list[float] = []
+    best = (float("inf"), params.detach().clone())
     for _ in range(steps):
         optimiser.zero_grad()
         energy = expval(circuit, hamiltonian, params, diff_method=diff_method, device=device, dtype=dtype)
+        history.append(energy.item())
+        if history[-1] < best[0]:
+            best = (history[-1], params.detach().clone())
         energy.backward()
         optimiser.step()
-        history.append(energy.item())
     with torch.no_grad():
-        final = float(expval(circuit, hamiltonian, params, device=device, dtype=dtype))
-    return final, tuple(history), params.detach()
+        final = expval(circuit, hamiltonian, params, device=device, dtype=dtype).item()
+    if final < best[0]:
+        best = (final, params.detach().clone())
+    return best[0], tuple(history), best[1]
 
 
 def vqe_molecule(

@@ -85,13 +85,6 @@ def test_sparse_matrix_agrees_with_the_engines_expectation_values():
     assert state.expval(_ours(terms)).item() == pytest.approx(exact, abs=1e-12)
 
 
-def test_ground_energy_dense_and_lanczos_paths_agree_with_numpy():
-    rng = np.random.default_rng(3)
-    terms = [(float(rng.normal()), "".join(rng.choice(list("IXZ"), 11))) for _ in range(12)]
-    dense = np.linalg.eigvalsh(sparse_matrix(_ours(terms), 11).toarray())[0]
-    assert ground_energy(_ours(terms), 11) == pytest.approx(dense, abs=1e-9)  # eigsh path (> 10 qubits)
-
-
 def _tfim_open_closed_form(n: int, J: float, h: float) -> float:
     # Free fermions: E0 = -sum of the singular values of the bidiagonal matrix with h on
     # the diagonal and J above it (Pfeuty 1970 / Lieb-Schultz-Mattis).
@@ -105,14 +98,20 @@ def _tfim_periodic_closed_form(n: int, J: float, h: float) -> float:
     return -np.sqrt(J**2 + h**2 - 2 * J * h * np.cos(k)).sum()
 
 
-@pytest.mark.parametrize("n", [4, 7, 10, 13, 16])
-@pytest.mark.parametrize("J, h", [(1.0, 0.5), (1.0, 1.0), (0.7, 1.6)])
+# Ordered, critical and disordered chains; the 16-spin cases take about a second each
+# on one core, so only the critical one runs by default.
+_PHASES = [(1.0, 0.5), (1.0, 1.0), (0.7, 1.6)]
+_SIZES = [(n, J, h) for n in (4, 7, 10, 13) for J, h in _PHASES] + [
+    (16, J, h) if (J, h) == (1.0, 1.0) else pytest.param(16, J, h, marks=pytest.mark.slow) for J, h in _PHASES
+]
+
+
+@pytest.mark.parametrize("n, J, h", _SIZES)
 def test_tfim_exact_diagonalisation_matches_free_fermions_open(n, J, h):
     assert ground_energy(tfim_hamiltonian(n, J, h), n) == pytest.approx(_tfim_open_closed_form(n, J, h), abs=1e-8)
 
 
-@pytest.mark.parametrize("n", [4, 8, 12, 16])
-@pytest.mark.parametrize("J, h", [(1.0, 0.5), (1.0, 1.0), (0.7, 1.6)])
+@pytest.mark.parametrize("n, J, h", _SIZES)
 def test_tfim_exact_diagonalisation_matches_free_fermions_periodic(n, J, h):
     energy = ground_energy(tfim_hamiltonian(n, J, h, periodic=True), n)
     assert energy == pytest.approx(_tfim_periodic_closed_form(n, J, h), abs=1e-8)
@@ -180,7 +179,7 @@ def test_givens_ansatz_at_zero_is_the_hartree_fock_state():
 
 
 def test_vqe_h2_reaches_chemical_accuracy_at_equilibrium():
-    result = vqe_molecule(["H", "H"], [0, 0, 0, 0, 0, 0.7414], ansatz="givens", steps=60, lr=0.1, device="cpu")
+    result = vqe_molecule(["H", "H"], [0, 0, 0, 0, 0, 0.7414], ansatz="givens", steps=30, lr=0.1, device="cpu")
     assert result.exact_energy == pytest.approx(PUBLISHED_H2[0.7414], abs=1e-6)
     assert -1e-9 <= result.error < CHEMICAL_ACCURACY
     hf = _h2(0.7414).hamiltonian
@@ -190,7 +189,7 @@ def test_vqe_h2_reaches_chemical_accuracy_at_equilibrium():
 
 
 def test_h2_dissociation_curve_is_chemically_accurate_at_each_distance():
-    curve = h2_dissociation_curve([0.5, 1.2, 2.2], steps=60, lr=0.1, device="cpu")
+    curve = h2_dissociation_curve([0.5, 1.2, 2.2], steps=30, lr=0.1, device="cpu")
     for distance, result in zip(curve.distances_angstrom, curve.results):
         expected = ground_energy(_h2(distance).hamiltonian, 4)
         assert result.exact_energy == pytest.approx(expected, abs=1e-12)
@@ -201,17 +200,24 @@ def test_h2_dissociation_curve_is_chemically_accurate_at_each_distance():
 
 def test_hardware_efficient_vqe_is_variational_and_beats_hartree_fock():
     result = vqe_molecule(
-        ["H", "H"], [0, 0, 0, 0, 0, 0.7414], ansatz="hardware-efficient", layers=2, steps=80, seed=1, device="cpu"
+        ["H", "H"], [0, 0, 0, 0, 0, 0.7414], ansatz="hardware-efficient", layers=2, steps=50, seed=1, device="cpu"
     )
     hf_energy = sparse_matrix(_h2(0.7414).hamiltonian, 4)[0b1100, 0b1100]
-    assert result.exact_energy - 1e-9 <= result.energy < hf_energy
+    assert result.history[0] == pytest.approx(hf_energy, abs=0.05)  # small angles: near Hartree-Fock
+    assert result.exact_energy - 1e-9 <= result.energy < hf_energy - 1e-3
+
+
+def test_hardware_efficient_ansatz_at_zero_is_the_occupied_basis_state():
+    circuit = hardware_efficient_ansatz(4, 2, occupied=(0, 1))
+    state = simulate(circuit, [0.0] * len(circuit.parameters), dtype=torch.complex128).vector
+    assert abs(state[0b1100].item()) == pytest.approx(1.0, abs=1e-12)
 
 
 @pytest.mark.parametrize("periodic", [False, True])
 def test_vqe_tfim_reaches_the_exact_ground_energy(periodic):
     n, J, h = 4, 1.0, 0.8
     closed = (_tfim_periodic_closed_form if periodic else _tfim_open_closed_form)(n, J, h)
-    result = vqe_spin(tfim_hamiltonian(n, J, h, periodic=periodic), n, steps=150, lr=0.1, seed=0, device="cpu")
+    result = vqe_spin(tfim_hamiltonian(n, J, h, periodic=periodic), n, steps=80, lr=0.1, seed=0, device="cpu")
     assert result.exact_energy == pytest.approx(closed, abs=1e-9)
     assert -1e-9 <= result.error < 1e-3 * abs(closed)
 
