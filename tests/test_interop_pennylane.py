@@ -292,3 +292,31 @@ def test_torch_layer_on_hybrid_qubit_matches_default_qubit():
     assert results[0][0].shape == (5, 3)
     torch.testing.assert_close(results[0][0], results[1][0], atol=1e-12, rtol=0)
     torch.testing.assert_close(results[0][1], results[1][1], atol=1e-12, rtol=0)
+
+
+def test_autograd_backprop_gradient_hessian_and_state_jacobian_match_default_qubit():
+    """Autograd interface: torch-backed primitives give first and second derivatives."""
+    pnp = qml.numpy
+    x = pnp.array([0.7, -1.2, 0.4], requires_grad=True)
+
+    def expval_circuit(x):
+        qml.RY(x[0], 0)
+        qml.CRX(x[1], [0, 1])
+        qml.IsingZZ(x[2], [1, 0])
+        qml.RX(x[0] * x[1], 1)
+        return qml.expval(qml.PauliX(0) @ qml.PauliZ(1) + 0.3 * qml.PauliY(1))
+
+    def state_circuit(x):
+        qml.RX(x[0], 0)
+        qml.CRY(x[1], [0, 1])
+        return qml.state()
+
+    found = []
+    for name in ("hybrid.qubit", "default.qubit"):
+        dev = qml.device(name, wires=2)
+        node = qml.QNode(expval_circuit, dev, diff_method="backprop", max_diff=2)
+        state = qml.QNode(state_circuit, dev, diff_method="backprop")
+        probs_of_state = lambda x: pnp.abs(state(x)) ** 2  # noqa: E731
+        found.append((qml.grad(node)(x), qml.jacobian(qml.grad(node))(x), qml.jacobian(probs_of_state)(x)))
+    for ours, ref in zip(*found):
+        np.testing.assert_allclose(ours, ref, atol=1e-10)

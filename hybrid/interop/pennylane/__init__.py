@@ -32,14 +32,16 @@ basis share samples; non-commuting observables and sums are split into separate 
 Shot vectors sample the total once and split it into bins.
 
 Derivatives: ``diff_method="backprop"`` with the torch interface runs autograd through
-the engine (results stay torch tensors on the graph; analytic only). ``"adjoint"`` uses
+the engine (results stay torch tensors on the graph; analytic only); with the autograd
+(numpy) interface each measurement becomes an autograd primitive whose VJP torch
+computes through the same graph, to any order (Hessians). JAX/TF cannot backprop here. ``"adjoint"`` uses
 the engine's adjoint sweep (:func:`hybrid.sim.expval` with ``diff_method="adjoint"``)
 for expectation values of Pauli observables, computing the Jacobian on the device
 (``compute_derivatives``, one sweep per observable) or, with ``device_vjp=True``, the
 vector-Jacobian product in a single sweep (``compute_vjp``: the adjoint sweep weighted by
 the cotangents); trainable matrices are decomposed into rotations first.
-``"best"`` picks backprop for torch and adjoint otherwise; PennyLane falls back to
-parameter-shift where neither applies (e.g. probabilities with numpy/autograd).
+``"best"`` picks backprop for torch/autograd without shots, else adjoint where it applies;
+PennyLane falls back to parameter-shift otherwise (e.g. finite shots).
 """
 
 from .device import HybridQubitDevice

@@ -27,6 +27,7 @@ from pennylane.transforms.core import CompilePipeline
 import hybrid.sim as sim
 from hybrid.sim.device import check_complex_dtype, resolve_device
 
+from .autograd_bridge import autograd_measurements, has_autograd_params
 from .convert import NATIVE_GATES, angle_gate, is_native, to_circuit
 from .measure import analytic, pauli_sum, sampled
 
@@ -51,7 +52,7 @@ def _complex_dtype(dtype) -> torch.dtype:
     return _DTYPES[key]
 
 
-_BACKPROP_INTERFACES = (math.Interface.TORCH, math.Interface.NUMPY, math.Interface.AUTO)
+_BACKPROP_INTERFACES = (math.Interface.TORCH, math.Interface.AUTOGRAD, math.Interface.NUMPY, math.Interface.AUTO)
 
 
 def _null(results):
@@ -157,7 +158,7 @@ class HybridQubitDevice(Device):
     # --- configuration --------------------------------------------------------------------
 
     def supports_derivatives(self, execution_config: ExecutionConfig | None = None, circuit=None) -> bool:
-        """Backprop with the torch interface (analytic); the adjoint method for expvals."""
+        """Backprop with torch or autograd (analytic); the adjoint method for expvals."""
         if execution_config is None:
             return True
         method = execution_config.gradient_method
@@ -169,8 +170,8 @@ class HybridQubitDevice(Device):
 
     @staticmethod
     def _backprop_ok(config: ExecutionConfig, circuit) -> bool:
-        # The engine is torch: autograd, JAX or TF values cannot flow through it. A QNode
-        # asks before its interface is known (NUMPY, no circuit): it may still be torch.
+        # Torch flows through the engine, autograd through a bridge of torch-backed
+        # primitives; JAX/TF cannot. A QNode asks before its interface is known (NUMPY).
         if config.interface not in _BACKPROP_INTERFACES:
             return False
         return circuit is None or not circuit.shots
@@ -241,18 +242,29 @@ class HybridQubitDevice(Device):
         return list(self.wires) if self.wires is not None else list(tape.wires)
 
     def _execute_one(self, tape):
+        if tape.shots:
+            circuit, initial = to_circuit(tape.operations, self._wire_order(tape))
+            psi = self._simulate(circuit, initial).amplitudes
+            seed = int(self._rng.integers(2**31 - 1))
+            return sampled(tape, psi, self._wire_order(tape), seed, self._dtype, self._torch_device)
+        if has_autograd_params(tape):
+            out = autograd_measurements(tape, self._analytic)
+        else:
+            out = tuple(_to_interface(r, tape) for r in self._analytic(tape))
+        return out[0] if len(out) == 1 else out
+
+    def _simulate(self, circuit, initial):
+        return sim.simulate(circuit, initial_state=initial, dtype=self._dtype, device=self._torch_device)
+
+    def _analytic(self, tape) -> tuple:
+        """Exact results of ``tape`` as torch tensors, one per measurement."""
         wire_order = self._wire_order(tape)
         circuit, initial = to_circuit(tape.operations, wire_order)
-        state = sim.simulate(circuit, initial_state=initial, dtype=self._dtype, device=self._torch_device)
-        psi = state.amplitudes  # (B, 2**n)
-        if tape.shots:
-            seed = int(self._rng.integers(2**31 - 1))
-            return sampled(tape, psi, wire_order, seed, self._dtype, self._torch_device)
-        out = tuple(
-            analytic(mp, psi, wire_order, state.batched, self._dtype, self._torch_device) for mp in tape.measurements
+        state = self._simulate(circuit, initial)
+        return tuple(
+            analytic(mp, state.amplitudes, wire_order, state.batched, self._dtype, self._torch_device)
+            for mp in tape.measurements
         )
-        out = tuple(_to_interface(r, tape) for r in out)
-        return out[0] if len(out) == 1 else out
 
     # --- adjoint derivatives --------------------------------------------------------------
 
