@@ -236,6 +236,8 @@ def run_grover(args: argparse.Namespace) -> dict:
 def run_shor(args: argparse.Namespace) -> dict:
     shor = _algorithm("shor")
     kwargs = {"method": args.method, "a": args.a, "seed": args.seed, "device": args.device}
+    if args.coprime_bases:
+        kwargs["coprime_bases"] = True
     res = shor.factor(args.N, **kwargs)
     return {
         "algorithm": "shor",
@@ -407,6 +409,8 @@ def _add_run_parsers(run: argparse.ArgumentParser) -> None:
     s.add_argument("--method", choices=("gates", "oracle"), default="gates",
                    help="gates: Beauregard's 2n+3-qubit circuit; oracle: n+1 qubits, a permutation per round")
     s.add_argument("--a", type=int, default=None, help="the base (default: random, seeded)")
+    s.add_argument("--coprime-bases", action="store_true",
+                   help="draw only bases coprime to N, so the split always comes from order finding")
     v = algos.add_parser("vqe", parents=[common], help="ground-state energy of a molecule or a TFIM chain")
     v.add_argument("--molecule", help=f"one of {', '.join(_MOLECULES)} (atoms --bond apart)")
     v.add_argument("--bond", type=float, default=0.7414, help="bond length in Angstrom (default 0.7414)")

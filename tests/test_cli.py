@@ -101,9 +101,12 @@ def test_parse_marked_rules():
 
 
 def test_run_shor_factors_15(capsys):
-    res = _json(capsys, ["run", "shor", "15", "--seed", "1", "--json"])
+    res = _json(capsys, ["run", "shor", "15", "--seed", "1", "--coprime-bases", "--json"])
     p, q = res["factors"]
     assert p * q == 15 and p > 1 and q > 1
+    a = res["base_a"]
+    assert math.gcd(a, 15) == 1 and res["quantum_runs"] >= 1
+    assert res["period"] == next(r for r in range(1, 15) if pow(a, r, 15) == 1)
 
 
 def test_run_shor_oracle_finds_the_period(capsys):
