@@ -115,9 +115,10 @@ def factor(
 
     Args:
         N: the integer to factor, >= 2.
-        method: ``"gates"`` (Beauregard's 2n + 3 qubits; n = N.bit_length() up to about
-            7 runs in seconds to minutes) or ``"oracle"`` (n + 1 qubits, a permutation gate
-            per round; tested to 22 bits).
+        method: ``"gates"`` (Beauregard's 2n + 3 qubits, n = N.bit_length(); O(n**3)
+            gates per run, so seconds for N = 15 and about a minute for N = 35 on 2 CPU
+            cores) or ``"oracle"`` (n + 1 qubits, one permutation gate per round; tested
+            to 22 bits).
         a: the base (1 < a < N - 1, coprime to N); default: random bases, seeded.
         seed: seeds the bases and the measurement outcomes.
         n_phase_bits: rounds t of the control qubit (default 2n, so 2**t >= N**2).
@@ -150,8 +151,8 @@ def factor(
     t = 2 * N.bit_length() if n_phase_bits is None else _check_int(n_phase_bits, "n_phase_bits", 1)
     rng = np.random.default_rng(seed)
     history: list[tuple[int, int]] = []
-    circuits: dict[int, Circuit] = {}  # per base, with the denominators its runs gave
-    denominators: dict[int, list[int]] = {}
+    circuit, circuit_base = None, None  # one circuit at a time: oracle tables are large
+    denominators: dict[int, list[int]] = {}  # per base, from its earlier runs
     while len(history) < max_runs:
         base = a if a is not None else int(rng.integers(2, N - 1))
         common = math.gcd(base, N)
@@ -162,9 +163,9 @@ def factor(
                 N, _pair(common, N), f"classical: the random base a = {base} shares the factor {common} with N",
                 method, a=base, quantum_runs=len(history), history=tuple(history),
             )  # fmt: skip
-        if base not in circuits:
-            circuits[base] = order_finding_circuit(N, base, method=method, n_phase_bits=t)
-        circuit = circuits[base]
+        if base != circuit_base:
+            circuit, circuit_base = None, None  # free the old tables before building new ones
+            circuit, circuit_base = order_finding_circuit(N, base, method=method, n_phase_bits=t), base
         for y in _trajectories(circuit, min(runs_per_base, max_runs - len(history)), rng, device, dtype):
             history.append((base, y))
             r = order_from_phase(y, t, base, N, denominators.setdefault(base, []))
