@@ -10,16 +10,9 @@ import torch
 from pennylane import math
 from pennylane.devices import Device, ExecutionConfig
 from pennylane.devices.modifiers import simulator_tracking, single_tape_support
-from pennylane.devices.preprocess import (
-    decompose,
-    no_sampling,
-    validate_adjoint_trainable_params,
-    validate_device_wires,
-    validate_measurements,
-    validate_observables,
-)
+from pennylane.devices.preprocess import decompose, no_sampling, validate_device_wires, validate_measurements
 from pennylane.exceptions import DecompositionUndefinedError, DeviceError
-from pennylane.measurements import ExpectationMP, SampleMeasurement, StateMeasurement
+from pennylane.measurements import SampleMeasurement, StateMeasurement
 from pennylane.ops import CompositeOp, SymbolicOp
 from pennylane.transforms import broadcast_expand, defer_measurements, split_non_commuting
 from pennylane.transforms.core import CompilePipeline
@@ -28,8 +21,9 @@ import hybrid.sim as sim
 from hybrid.sim.device import check_complex_dtype, resolve_device
 
 from .autograd_bridge import autograd_measurements, has_autograd_params
-from .convert import NATIVE_GATES, angle_gate, is_native, to_circuit
-from .measure import analytic, pauli_sum, sampled
+from .adjoint import add_adjoint_transforms, adjoint_derivatives
+from .convert import NATIVE_GATES, is_native, to_circuit
+from .measure import analytic, sampled
 
 __all__ = ["HybridQubitDevice"]
 
@@ -93,40 +87,6 @@ def _sample_ok(mp) -> bool:
     return isinstance(mp, SampleMeasurement) and (mp.obs is None or _diagonalisable(mp.obs))
 
 
-def _adjoint_op_ok(op) -> bool:
-    """Natively run and, if trainable, differentiable by the engine's adjoint sweep."""
-    if not is_native(op):
-        return False
-    trainable = any(math.requires_grad(d) for d in op.data)
-    return not trainable or angle_gate(op)
-
-
-def _adjoint_observable_ok(obs) -> bool:
-    return pauli_sum(obs, {w: i for i, w in enumerate(obs.wires)}) is not None
-
-
-@qml.transform
-def _expval_only(tape):
-    if not all(isinstance(mp, ExpectationMP) and mp.obs is not None for mp in tape.measurements):
-        raise DeviceError(
-            "hybrid.qubit's adjoint method differentiates expectation values of observables only; "
-            "use diff_method='backprop' (torch) or 'parameter-shift' for probs/var/state."
-        )
-    return (tape,), _null
-
-
-def _add_adjoint_transforms(program: CompilePipeline, wires) -> None:
-    name = "adjoint + hybrid.qubit"
-    program.add_transform(no_sampling, name=name)
-    program.add_transform(
-        decompose, stopping_condition=_adjoint_op_ok, device_wires=wires, target_gates=NATIVE_GATES, name=name
-    )
-    program.add_transform(_expval_only)
-    program.add_transform(validate_observables, _adjoint_observable_ok, name=name)
-    program.add_transform(broadcast_expand)
-    program.add_transform(validate_adjoint_trainable_params)
-
-
 @simulator_tracking
 @single_tape_support
 class HybridQubitDevice(Device):
@@ -181,7 +141,7 @@ class HybridQubitDevice(Device):
             return True
         program = CompilePipeline()
         program.add_transform(validate_device_wires, self.wires, name=self.name)
-        _add_adjoint_transforms(program, self.wires)
+        add_adjoint_transforms(program, self.wires)
         try:
             program((circuit,))
         except (DecompositionUndefinedError, DeviceError, AttributeError):
@@ -230,7 +190,7 @@ class HybridQubitDevice(Device):
         if config.gradient_method == "backprop":
             program.add_transform(no_sampling, name="backprop + hybrid.qubit")
         if config.gradient_method == "adjoint":
-            _add_adjoint_transforms(program, self.wires)
+            add_adjoint_transforms(program, self.wires)
         return program
 
     # --- execution ------------------------------------------------------------------------
@@ -289,92 +249,7 @@ class HybridQubitDevice(Device):
         return tuple(p[0] for p in pairs), tuple(p[1] for p in pairs)
 
     def _adjoint(self, tape, cotangents=None):
-        """Results and, via the engine's adjoint sweep, the Jacobian of an expval-only tape
-        (or, given ``cotangents``, the vector-Jacobian product)."""
-        ops, leaves = _with_trainable_leaves(tape, real_dtype(self._dtype))
-        wire_order = self._wire_order(tape)
-        index = {w: i for i, w in enumerate(wire_order)}
-        circuit, initial = to_circuit(ops, wire_order)
-        observables = [pauli_sum(mp.obs, index) for mp in tape.measurements]
-        with torch.enable_grad():  # PennyLane's torch interface calls us inside no_grad
-            values = sim.expval(
-                circuit, observables, initial_state=initial, dtype=self._dtype,
-                device=self._torch_device, diff_method="adjoint",
-            )  # fmt: skip  (n_obs,)
-            if cotangents is None:
-                derivative = _jacobian_format(_jacobian(values, leaves))
-            else:
-                derivative = _vjp(values, leaves, cotangents)
-        results = tuple(np.asarray(v) for v in values.detach().cpu().numpy())
-        return (results[0] if len(results) == 1 else results), derivative
-
-
-def real_dtype(dtype: torch.dtype) -> torch.dtype:
-    return torch.float64 if dtype == torch.complex128 else torch.float32
-
-
-def _with_trainable_leaves(tape, dtype: torch.dtype):
-    """The tape's operations with each trainable gate parameter replaced by a fresh torch
-    leaf that requires grad; ``leaves[j]`` is the leaf of trainable parameter j (``None``
-    when it belongs to an observable, which the adjoint method does not differentiate)."""
-    ops = list(tape.operations)
-    n_ops = len(ops)
-    leaves: list[torch.Tensor | None] = []
-    new_data: dict[int, list] = {}
-    for p in tape.trainable_params:
-        info = tape.par_info[p]
-        k, i = info["op_idx"], info["p_idx"]
-        if k >= n_ops:
-            leaves.append(None)
-            continue
-        data = new_data.setdefault(k, list(ops[k].data))
-        leaf = torch.tensor(float(np.asarray(qml.math.unwrap(data[i]))), dtype=dtype, requires_grad=True)
-        data[i] = leaf
-        leaves.append(leaf)
-    for k, data in new_data.items():
-        ops[k] = qml.ops.functions.bind_new_parameters(ops[k], data)
-    return ops, leaves
-
-
-def _sweep(values: torch.Tensor, leaves: list, weights: np.ndarray) -> np.ndarray:
-    """``sum_o weights[o] * d values[o] / d leaf`` for every leaf: one adjoint sweep; zero
-    where a parameter does not reach the output (or belongs to an observable)."""
-    out = np.zeros(len(leaves))
-    trainable = [(j, t) for j, t in enumerate(leaves) if t is not None]
-    if not trainable:
-        return out
-    w = torch.as_tensor(weights, dtype=values.dtype, device=values.device)
-    grads = torch.autograd.grad(values, [t for _, t in trainable], grad_outputs=w, retain_graph=True, allow_unused=True)
-    for (j, _), g in zip(trainable, grads):
-        out[j] = 0.0 if g is None else float(g)
-    return out
-
-
-def _jacobian(values: torch.Tensor, leaves: list) -> np.ndarray:
-    """``(n_obs, n_trainable)``: one adjoint sweep per observable."""
-    eye = np.eye(values.shape[0])
-    return np.stack([_sweep(values, leaves, row) for row in eye]) if len(leaves) else eye[:, :0]
-
-
-def _vjp(values: torch.Tensor, leaves: list, cotangents):
-    """PennyLane's VJP layout: one entry per trainable parameter. Cotangents are one number
-    per measurement, or (batched, to build a Jacobian) one row of K numbers per measurement."""
-    entries = [cotangents] if values.shape[0] == 1 else list(cotangents)
-    rows = [np.asarray(qml.math.to_numpy(c), dtype=float) for c in entries]
-    cot = np.stack([r.reshape(-1) for r in rows])  # (n_obs, K)
-    columns = np.stack([_sweep(values, leaves, cot[:, k]) for k in range(cot.shape[1])], axis=-1)  # (P, K)
-    batched = rows[0].ndim > 0
-    return tuple(np.array(c if batched else c[0]) for c in columns)
-
-
-def _jacobian_format(jac: np.ndarray):
-    """PennyLane's nesting: measurements outside, parameters inside, singletons squeezed."""
-    jac = np.squeeze(jac)
-    if jac.ndim == 0:
-        return np.array(jac)
-    if jac.ndim == 1:
-        return tuple(np.array(j) for j in jac)
-    return tuple(tuple(np.array(x) for x in row) for row in jac)
+        return adjoint_derivatives(tape, self._wire_order(tape), self._dtype, self._torch_device, cotangents)
 
 
 def _to_interface(result, tape):
