@@ -50,9 +50,10 @@ def test_cnn_and_dressed_hybrid_parameter_counts_by_hand():
     conv = (1 * 16 * 9 + 16) + (16 * 32 * 9 + 32)  # two 3x3 convolutions; 8x8 -> 4x4 -> 2x2
     flat = 32 * 2 * 2
     assert count_parameters(build_model("cnn", input_shape=IMAGE, n_classes=10)) == conv + (flat * 64 + 64) + (64 * 10 + 10)
-    # dressed: Linear(flat, 8) -> StronglyEntanglingLayers (3 angles per qubit per layer) -> Linear(8, 10)
+    # dressed: Linear(flat, 8) + BatchNorm (scale, shift) -> StronglyEntanglingLayers
+    # (3 angles per qubit per layer) -> Linear(8, 10)
     hybrid = build_model("hybrid-cnn", input_shape=IMAGE, n_classes=10, n_qubits=8, n_layers=2)
-    assert count_parameters(hybrid) == conv + (flat * 8 + 8) + 3 * 8 * 2 + (8 * 10 + 10)
+    assert count_parameters(hybrid) == conv + (flat * 8 + 8) + 2 * 8 + 3 * 8 * 2 + (8 * 10 + 10)
     assert count_parameters(build_model("mlp", input_shape=(6,), n_classes=2)) == (6 * 64 + 64) + (64 * 64 + 64) + (64 * 2 + 2)
 
 
