@@ -20,7 +20,7 @@ from .hamiltonians import MaxCutProblem
 
 __all__ = ["Cut", "sparse_matrix", "ground_energy", "maxcut_brute_force", "maxcut_heuristic"]
 
-# Below this many qubits a dense eigensolver is faster (and exact) than Lanczos.
+# Up to 2**_DENSE_LIMIT basis states a dense eigensolver is faster (and exact) than Lanczos.
 _DENSE_LIMIT = 10
 
 
@@ -70,10 +70,21 @@ def sparse_matrix(hamiltonian: PauliSum, n_qubits: int) -> sp.csr_matrix:
     return matrix
 
 
-def ground_energy(hamiltonian: PauliSum, n_qubits: int) -> float:
-    """The lowest eigenvalue, by dense ``eigvalsh`` up to 10 qubits, else sparse Lanczos (``eigsh``)."""
+def ground_energy(hamiltonian: PauliSum, n_qubits: int, *, n_particles: int | None = None) -> float:
+    """The lowest eigenvalue, by dense ``eigvalsh`` up to 10 qubits (or sector size 1024),
+    else sparse Lanczos (``eigsh``).
+
+    ``n_particles`` restricts the search to basis states with that many 1 bits, the
+    sector a number-conserving Hamiltonian keeps: a molecule's N-electron energy (full
+    configuration interaction) rather than the lowest energy of any electron count.
+    """
     matrix = sparse_matrix(hamiltonian, n_qubits)
-    if n_qubits <= _DENSE_LIMIT:
+    if n_particles is not None:
+        if not 0 <= n_particles <= n_qubits:
+            raise ValueError(f"n_particles must be between 0 and n_qubits={n_qubits}; got {n_particles}")
+        keep = np.flatnonzero(_popcount(np.arange(2**n_qubits, dtype=np.int64)) == n_particles)
+        matrix = matrix[keep][:, keep]
+    if matrix.shape[0] <= 2**_DENSE_LIMIT:
         return float(np.linalg.eigvalsh(matrix.toarray())[0])
     # Seeded start vector: the result does not depend on numpy's global random state.
     v0 = np.random.default_rng(0).standard_normal(matrix.shape[0])

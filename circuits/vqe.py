@@ -54,7 +54,7 @@ class VQEResult:
     """Outcome of one VQE run; energies in the Hamiltonian's units (Hartree for molecules)."""
 
     energy: float  # the lowest <H> the optimiser evaluated (at ``params``)
-    exact_energy: float  # lowest eigenvalue, by exact diagonalisation
+    exact_energy: float  # lowest eigenvalue by exact diagonalisation (molecules: in the N-electron sector)
     history: tuple[float, ...]  # <H> before each optimiser step
     params: torch.Tensor  # (P,) parameters of ``energy``, in the order of circuit.parameters
     n_qubits: int
@@ -259,7 +259,10 @@ def vqe_molecule(
     else:
         circuit = hardware_efficient_ansatz(mol.n_qubits, layers, occupied=range(mol.n_electrons))
         start = _small_random(len(circuit.parameters), seed)
-    return _run(circuit, mol.hamiltonian, mol.n_qubits, ansatz, start, initial_params, steps, lr, diff_method, device, dtype)
+    return _run(
+        circuit, mol.hamiltonian, mol.n_qubits, ansatz, start, initial_params, steps, lr, diff_method, device, dtype,
+        n_particles=mol.n_electrons,
+    )  # fmt: skip
 
 
 def vqe_spin(
@@ -309,7 +312,7 @@ def h2_dissociation_curve(distances_angstrom: Sequence[float], **vqe_kwargs) -> 
 # --- pieces ---------------------------------------------------------------------------------
 
 
-def _run(circuit, hamiltonian, n_qubits, ansatz, start, initial_params, steps, lr, diff_method, device, dtype):
+def _run(circuit, hamiltonian, n_qubits, ansatz, start, initial_params, steps, lr, diff_method, device, dtype, n_particles=None):
     if initial_params is not None:
         start = torch.as_tensor(initial_params, dtype=torch.float64).reshape(-1)
         if start.numel() != len(circuit.parameters):
@@ -319,7 +322,7 @@ def _run(circuit, hamiltonian, n_qubits, ansatz, start, initial_params, steps, l
     )
     return VQEResult(
         energy=energy,
-        exact_energy=ground_energy(hamiltonian, n_qubits),
+        exact_energy=ground_energy(hamiltonian, n_qubits, n_particles=n_particles),
         history=history,
         params=params,
         n_qubits=n_qubits,
