@@ -4,7 +4,8 @@ For each Hamiltonian (H2/STO-3G from PennyLane's offline qchem at several bond l
 transverse-field Ising chains): the ansatz's qubits and two-qubit gates, the Adam steps,
 the VQE energy's error against the exact ground energy, and the wall time of the
 optimisation (adjoint gradients); then exact diagonalisation of the same Hamiltonian
-(scipy, on the CPU: dense below 11 qubits, sparse Lanczos above) with its wall time.
+(scipy, on the CPU: dense up to 1024 basis states, sparse Lanczos above; molecules in
+their N-electron sector) with its wall time.
 Building a molecular Hamiltonian (PennyLane's Hartree-Fock) is timed on its own.
 
 Run: ``python -c "from benchmarks.algorithms import vqe; print(vqe.run(True, 'cpu'))"``.
@@ -47,7 +48,7 @@ def _molecule_row(distance: float, ansatz: str, steps: int, device) -> dict:
     else:
         circuit = hardware_efficient_ansatz(mol.n_qubits, 3, occupied=range(mol.n_electrons))
         start = 0.1 * torch.randn(len(circuit.parameters), generator=torch.Generator().manual_seed(0), dtype=torch.float64)
-    row = _compare(mol.hamiltonian, mol.n_qubits, circuit, start, steps, 0.1, device)
+    row = _compare(mol.hamiltonian, mol.n_qubits, circuit, start, steps, 0.1, device, n_particles=mol.n_electrons)
     error = row["energy_error"]
     row.update(
         case=f"H2 {distance:g} A ({ansatz})",
@@ -73,11 +74,11 @@ def _spin_row(n: int, layers: int, steps: int, device) -> dict:
     return row
 
 
-def _compare(hamiltonian, n: int, circuit, start, steps: int, lr: float, device) -> dict:
+def _compare(hamiltonian, n: int, circuit, start, steps: int, lr: float, device, n_particles=None) -> dict:
     quantum_s, (energy, _, _) = time_call(
         lambda: minimize_energy(circuit, hamiltonian, start, steps=steps, lr=lr, device=device), device
     )
-    exact_s, exact = time_call(lambda: ground_energy(hamiltonian, n))
+    exact_s, exact = time_call(lambda: ground_energy(hamiltonian, n, n_particles=n_particles))
     return {
         "algorithm": "vqe",
         "qubits": n,
