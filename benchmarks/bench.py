@@ -202,9 +202,13 @@ def _resume(ctx: Context, key: str) -> bool:
     return True
 
 
+def _algorithm_key(name: str, quick: bool, device: str) -> str:
+    return f"algorithms/{name}/{'quick' if quick else 'full'}/{device}"
+
+
 def run_algorithm(ctx: Context, name: str, quick: bool) -> None:
     """One algorithm's side-by-side rows, as one case of the log."""
-    key = f"algorithms/{name}/{'quick' if quick else 'full'}/{ctx.device.type}"
+    key = _algorithm_key(name, quick, ctx.device.type)
     if _resume(ctx, key):
         return
     say(f"[algorithms] {name}")
@@ -258,7 +262,7 @@ def plan(suites: tuple[str, ...], preset: Preset, device: str) -> list[Unit]:
         units += _classifier_units(preset.quick, device)
     if "algorithms" in suites:
         units += [
-            Unit("algorithms", name, f"algorithms/{name}/{'quick' if preset.quick else 'full'}/{device}",
+            Unit("algorithms", name, _algorithm_key(name, preset.quick, device),
                  lambda c, name=name: run_algorithm(c, name, preset.quick))
             for name in ALGORITHMS
         ]  # fmt: skip
