@@ -42,7 +42,7 @@ MONITORS = ("val_loss", "val_accuracy")
 # digits (seeds 0, 1, 2; 30 epochs) hybrid-cnn reached 0.964, 0.983, 0.950 at 0.01 and
 # 0.919, -, 0.975 at 0.02 (an earlier version at 3e-3 still had train loss 0.55 at epoch 30).
 # A family's twin and -noent variant get the same rate, so ablations change one thing only.
-_DEFAULT_LR = {"vqc": 0.03, "hybrid-cnn": 0.01, "hybrid-mlp": 0.01}
+_DEFAULT_LR = {"vqc": 0.03, "hybrid-cnn": 0.01, "hybrid-mlp": 0.01, "quanv": 0.01}
 # Fields that may change between a run and its resumption without changing the result.
 _RUNTIME_FIELDS = ("out", "resume", "progress", "device")
 
@@ -50,7 +50,7 @@ _RUNTIME_FIELDS = ("out", "resume", "progress", "device")
 @dataclass
 class TrainConfig:
     """Everything that decides a training run. ``lr=None`` picks a per-family default
-    (0.03 for ``vqc``, 0.01 for the dressed hybrids and their twins, 3e-3 otherwise);
+    (0.03 for ``vqc``, 0.01 for the dressed hybrids, quanv and their twins, 3e-3 otherwise);
     ``patience=0`` turns early stopping off."""
 
     model: str
@@ -361,7 +361,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", required=True, help=f"one of: {', '.join(DATASET_NAMES)}, or digits-AvB")
     parser.add_argument("--epochs", type=int, default=30, help="maximum epochs (default 30)")
     parser.add_argument("--seed", type=int, default=0, help="seed for the split, initialisation and shuffling (default 0)")
-    parser.add_argument("--lr", type=float, default=None, help="AdamW learning rate (default 3e-3; 0.01 hybrid-cnn/-mlp families; 0.03 vqc)")
+    parser.add_argument("--lr", type=float, default=None, help="AdamW learning rate (default 3e-3; 0.01 hybrid-cnn/-mlp/quanv families; 0.03 vqc)")
     parser.add_argument("--weight-decay", type=float, default=1e-4, help="AdamW weight decay (default 1e-4)")
     parser.add_argument("--batch-size", type=int, default=64, help="mini-batch size (default 64)")
     parser.add_argument("--patience", type=int, default=10, help="early-stopping patience in epochs; 0 = off (default 10)")
