@@ -57,6 +57,8 @@ def sparse_matrix(hamiltonian: PauliSum, n_qubits: int) -> sp.csr_matrix:
         signs = 1.0 - 2.0 * (_popcount(x & zy) & 1)
         column = coeff * (1j**n_y) * signs
         by_flip[flip] = by_flip.get(flip, 0) + column
+    if not by_flip:
+        return sp.csr_matrix((dim, dim))
     rows, cols, vals = [], [], []
     for flip, column in by_flip.items():
         rows.append(x ^ flip)

@@ -124,7 +124,7 @@ def maxcut_qaoa(
         raise ValueError(f"restarts must be a positive integer; got {restarts!r}")
     problem = maxcut_problem(graph)
     circuit, cost = qaoa_circuit(problem, p), problem.cost_hamiltonian()  # built once: plans cache on the circuit
-    gammas, betas, history = _optimise(circuit, cost, problem, seed, restarts, steps, lr, diff_method, device, dtype)
+    gammas, betas, history = _optimise(circuit, cost, problem, p, seed, restarts, steps, lr, diff_method, device, dtype)
     with torch.no_grad():
         expectation = _expectation(circuit, cost, gammas, betas, "backprop", device, dtype).item()
         best = _best_sampled_cut(problem, circuit, gammas, betas, shots, seed, device, dtype)
@@ -162,10 +162,9 @@ def _angles(values, dtype: torch.dtype) -> torch.Tensor:
     return values.to(real)
 
 
-def _optimise(circuit, cost, problem, seed, restarts, steps, lr, diff_method, device, dtype):
+def _optimise(circuit, cost, problem, p, seed, restarts, steps, lr, diff_method, device, dtype):
     """Adam from ``restarts`` random angle pairs at once; returns the best start's angles."""
     real = torch.float64 if dtype == torch.complex128 else torch.float32
-    p = len(circuit.parameters) // 2
     gen = torch.Generator().manual_seed(seed) if seed is not None else None
     # gamma's natural period is 2 pi / (weight unit); beta's is pi (pi/2 for the cut's symmetry).
     scale = sum(abs(w) for _, _, w in problem.edges) / len(problem.edges)
