@@ -120,6 +120,9 @@ def test_brute_force_matches_an_independent_brute_force(seed):
     assert cut.value == pytest.approx(_tiny_brute_force(g), abs=1e-9)
     side1 = {v for v, b in zip(problem.nodes, cut.bits) if b}
     assert nx.cut_size(g, side1, weight="weight") == pytest.approx(cut.value, abs=1e-9)
+    # networkx's own local search never finds more.
+    nx_value, _ = nx.algorithms.approximation.one_exchange(g, weight="weight", seed=seed)
+    assert nx_value <= cut.value + 1e-9
 
 
 @pytest.mark.parametrize("seed", range(8))
