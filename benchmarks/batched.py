@@ -2,8 +2,9 @@
 
 RX(x_i) on wire i (angle embedding), then 2 StronglyEntanglingLayers, outputs <Z_i>;
 the loss is the sum of all outputs over a batch of 256, differentiated with respect to
-the inputs and the weights. Ours binds each input symbol to a length-256 tensor (one
-value per sample) and runs the batch at once; the anchors are qml.qnn.TorchLayer.
+the inputs and the weights. Ours is ``hybrid.layers.QuantumLayer`` (built once; each call
+binds every input symbol to a length-256 tensor, one value per sample, and runs the batch
+at once); the anchors are qml.qnn.TorchLayer.
 """
 
 from __future__ import annotations

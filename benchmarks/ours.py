@@ -1,7 +1,7 @@
 """Our engine, called the way a user would: ``hybrid.simulate`` and ``hybrid.expval``.
 
 ``hybrid.expval(circuit, observables, params, *, dtype, device, diff_method)`` is the
-gradient entry point.
+gradient entry point; the batched layer is ``hybrid.layers.QuantumLayer``.
 """
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ import numpy as np
 import torch
 
 import hybrid
+from hybrid.layers import QuantumLayer
 
-from .circuits import sel_hybrid, weight_names, z_list, z_sum
+from .circuits import sel_hybrid, weight_names, z_sum
 
 __all__ = ["expval", "state_fn", "sel_grad_fn", "batched_layer_fn", "weight_leaves"]
 
@@ -62,23 +63,21 @@ def sel_grad_fn(weights: np.ndarray, dtype, device, diff_method: str):
 
 
 def batched_layer_fn(x: np.ndarray, weights: np.ndarray, dtype, device, diff_method: str):
-    """``fn() -> (outputs (B, n), d/dx (B, n), d/dweights)`` for sum_i <Z_i> of the
-    angle-embedded SEL layer; inputs bound per sample as 1-d tensors of length B."""
+    """``fn() -> (outputs (B, n), d/dx (B, n), d/dweights)`` for a :class:`QuantumLayer`
+    (RX angle encoding, StronglyEntanglingLayers, <Z_i> per wire) holding ``weights``.
+
+    The layer's float dtype follows ``dtype`` (complex64 -> float32, complex128 ->
+    float64), as it does for a user; the loss is the sum of all outputs."""
     layers, n, _ = weights.shape
-    circuit = sel_hybrid(n, layers, embed=True)
-    observables = z_list(n)
-    leaves = weight_leaves(weights, device)
-    xt = torch.tensor(x, dtype=torch.float64, device=device, requires_grad=True)
+    real = torch.float64 if dtype == torch.complex128 else torch.float32
+    layer = QuantumLayer(n, layers, "angle", "strongly_entangling", "z", diff_method=diff_method, device=device, dtype=real)
+    with torch.no_grad():
+        layer.weights.copy_(torch.as_tensor(weights))
+    xt = torch.tensor(x, dtype=real, device=device, requires_grad=True)
 
     def fn():
-        params = {f"x{i}": xt[:, i] for i in range(n)}
-        params.update(leaves)
-        out = expval(circuit, observables, params, dtype=dtype, device=device, diff_method=diff_method)
-        grads = torch.autograd.grad(out.sum(), [xt, *leaves.values()])
-        return (
-            out.detach().cpu().numpy(),
-            grads[0].detach().cpu().numpy(),
-            _stack_grads(grads[1:], weights.shape),
-        )
+        out = layer(xt)
+        gx, gw = torch.autograd.grad(out.sum(), [xt, layer.weights])
+        return tuple(t.detach().cpu().numpy().astype(np.float64) for t in (out, gx, gw))
 
     return fn
