@@ -64,6 +64,14 @@ class QuantumLayer(nn.Module):
         trainable: ``False`` keeps the (random) weights fixed: a buffer, not a parameter.
         device, dtype: of the weights. The simulation follows them: float32 weights run in
             complex64, float64 in complex128, on the weights' device (``.to()`` moves both).
+
+    ``torch.compile(model)`` works on models that contain this layer: the layer itself is
+    excluded from compilation (``torch.compiler.disable``), so the compiled model runs it
+    eagerly between graph breaks and compiles the classical layers around it; results and
+    gradients are those of the eager model. Letting dynamo trace the engine also gave right
+    results but took about 4.5 minutes to compile a 4-qubit layer on a busy 2-core machine
+    (the engine plans circuits in Python, with data-dependent checks and lru caches that
+    dynamo bypasses) against about 8 s with the layer excluded.
     """
 
     def __init__(
@@ -137,10 +145,8 @@ class QuantumLayer(nn.Module):
         shots = "exact" if self.shots is None else f"shots={self.shots}"
         return f"{self.spec.describe()}, diff_method={self.diff_method!r}, {shots}"
 
-    # torch.compile: dynamo can trace the engine (results are right) but takes minutes to
-    # compile this Python-heavy code and re-traces per batch size, and it bypasses the
-    # engine's lru caches. So the layer runs eagerly inside a compiled model: one graph
-    # break around it, the classical layers around it compile as usual.
+    # torch.compile: see the class docstring. Dynamo could trace the engine, but compiling
+    # its Python-level planning took minutes and bypasses its lru caches.
     @torch.compiler.disable
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         rows = self._rows(x)  # (B, n_features)
