@@ -34,7 +34,7 @@ from hybrid import Circuit, MemoryLimitError, simulate
 from hybrid.sim.circuit import Measure, Operation
 from hybrid.sim.memory import format_bytes, free_bytes
 
-from .arithmetic import controlled_multiplier, multiplier_layout
+from .arithmetic import controlled_multiplier
 from .number_theory import convergents, is_prime, perfect_power
 
 __all__ = [

@@ -49,6 +49,19 @@ def assert_matches(samples: np.ndarray, probs: np.ndarray) -> None:
     assert chisquare(observed, expected * observed.sum() / expected.sum()).pvalue > 1e-4
 
 
+def _random_semiprimes(rng: np.random.Generator, count: int, bits: tuple[int, int]) -> list[int]:
+    """Products of two distinct odd primes with a bit length in ``bits``, drawn with ``rng``."""
+    out = []
+    while len(out) < count:
+        size = int(rng.integers(bits[0], bits[1] + 1))
+        p = int(sympy.nextprime(int(rng.integers(3, 2 ** (size // 2)))))
+        q = int(sympy.nextprime(int(rng.integers(2 ** (size - 1) // p, 2**size // p + 1))))
+        N = p * q
+        if p != q and bits[0] <= N.bit_length() <= bits[1]:
+            out.append(N)
+    return out
+
+
 # --- order finding against the exact distributions ---------------------------------------------
 
 
@@ -97,19 +110,6 @@ def test_circuit_shapes_and_gate_sets():
 # --- factor() ---------------------------------------------------------------------------------
 
 
-def _random_semiprimes(rng: np.random.Generator, count: int, bits: tuple[int, int]) -> list[int]:
-    """Products of two distinct odd primes with a bit length in ``bits``, drawn with ``rng``."""
-    out = []
-    while len(out) < count:
-        size = int(rng.integers(bits[0], bits[1] + 1))
-        p = int(sympy.nextprime(int(rng.integers(3, 2 ** (size // 2)))))
-        q = int(sympy.nextprime(int(rng.integers(2 ** (size - 1) // p, 2**size // p + 1))))
-        N = p * q
-        if p != q and bits[0] <= N.bit_length() <= bits[1]:
-            out.append(N)
-    return out
-
-
 def _check_split(result, N):
     assert len(result.factors) == 2 and all(f > 1 for f in result.factors)
     assert math.prod(result.factors) == N
@@ -121,14 +121,14 @@ def test_factor_oracle_on_random_semiprimes():
     rng = np.random.default_rng(2024)
     numbers = _random_semiprimes(rng, 6, (8, 14))
     for i, N in enumerate(numbers):
-        result = factor(N, method="oracle", seed=i)
+        result = factor(N, method="oracle", seed=i, coprime_bases=True)  # every split from order finding
         _check_split(result, N)
-        if result.method_used.startswith("quantum"):
-            assert result.period == sympy.n_order(result.a, N)
-            assert result.qubits == N.bit_length() + 1
-            assert len(result.phase_bits) == result.n_phase_bits == 2 * N.bit_length()
-            y = int("".join(map(str, result.phase_bits)), 2)
-            assert (result.a, y) == result.history[-1]
+        assert result.method_used == "quantum order finding (oracle)"
+        assert result.period == sympy.n_order(result.a, N)
+        assert result.qubits == N.bit_length() + 1
+        assert len(result.phase_bits) == result.n_phase_bits == 2 * N.bit_length()
+        y = int("".join(map(str, result.phase_bits)), 2)
+        assert (result.a, y) == result.history[-1]
 
 
 def test_factor_gates_on_15():
@@ -154,11 +154,12 @@ def test_random_bases_sharing_a_factor_are_reported():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("N", [21, 33, 35])
+@pytest.mark.parametrize("N", [21, 33, 35, *_random_semiprimes(np.random.default_rng(6), 1, (6, 6))])
 def test_factor_gates_beyond_15(N):
-    a = next(b for b in range(2, N) if math.gcd(b, N) == 1 and split_from_order(b, sympy.n_order(b, N), N))
-    result = factor(N, method="gates", a=a, seed=1)
+    result = factor(N, method="gates", seed=1, coprime_bases=True)
     _check_split(result, N)
+    assert result.method_used == "quantum order finding (gates)"
+    assert result.period == sympy.n_order(result.a, N)
     assert result.qubits == 2 * N.bit_length() + 3
 
 
