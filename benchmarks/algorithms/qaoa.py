@@ -99,4 +99,5 @@ def _row(label: str, graph: nx.Graph, p: int, restarts: int, steps: int, device)
 def run(quick: bool, device: str) -> list[dict]:
     """One row per (graph, p); see the module docstring."""
     dev = resolve_device(device)
+    maxcut_qaoa(nx.cycle_graph(4), 1, seed=0, restarts=1, steps=2, shots=10, device=dev)  # warm-up, untimed
     return [_row(label, graph, p, restarts, steps, dev) for label, graph, p, restarts, steps in _cases(quick)]
