@@ -8,6 +8,11 @@ CUDA, numpy, Python, the shuffling generator), so a run killed at any point, eve
 SIGKILL mid-epoch, finishes with the same history and metrics as one never interrupted
 (wall-clock fields aside). Checkpoints hold only tensors and plain Python values and load
 with ``torch.load(..., weights_only=True)``.
+
+Data-parallel: under ``torchrun --nproc_per_node N -m hybrid.cli train ...`` each process
+trains on every N-th row of each batch and DDP averages the gradients (gloo on CPU), which
+reproduces the one-process run; only rank 0 writes files. The bit-exact resume guarantee is
+for one process (rank 0's random state is what a checkpoint holds).
 """
 
 from __future__ import annotations
@@ -201,21 +206,45 @@ def _evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor, batch_size: in
     return loss_sum / len(X), correct / len(X)
 
 
-def _train_epoch(model, optimizer, X, y, batch_size: int, shuffle: torch.Generator) -> tuple[float, float]:
-    """One pass over the training data in a seeded random order; returns mean loss and accuracy."""
+def _train_epoch(model, optimizer, X, y, batch_size: int, shuffle: torch.Generator, rank: int = 0, world: int = 1) -> tuple[float, float]:
+    """One pass over the training data in a seeded random order; returns mean loss and accuracy.
+
+    Data-parallel (``world > 1``): every process draws the same order and takes every
+    ``world``-th row of each batch, so the averaged gradient is the whole batch's (exactly
+    when ``world`` divides the batch). A final batch smaller than ``world`` is skipped.
+    """
     model.train()
     order = torch.randperm(len(X), generator=shuffle).to(X.device)
-    loss_sum, correct = 0.0, 0
+    totals = torch.zeros(3, dtype=torch.float64)  # loss sum, correct, rows seen
     for i in range(0, len(X), batch_size):
-        idx = order[i : i + batch_size]
+        batch = order[i : i + batch_size]
+        if len(batch) < world:
+            continue
+        idx = batch[rank::world]
         logits = model(X[idx])
         loss = nn.functional.cross_entropy(logits, y[idx])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        loss_sum += loss.item() * len(idx)
-        correct += int((logits.argmax(dim=1) == y[idx]).sum())
-    return loss_sum / len(X), correct / len(X)
+        totals += torch.tensor([loss.item() * len(idx), int((logits.argmax(dim=1) == y[idx]).sum()), len(idx)], dtype=torch.float64)
+    if world > 1:
+        torch.distributed.all_reduce(totals)
+    return (totals[0] / totals[2]).item(), (totals[1] / totals[2]).item()
+
+
+def _distributed(device: torch.device) -> tuple[int, int, torch.device, bool]:
+    """``(rank, world size, device, joined)``: under ``torchrun`` (``WORLD_SIZE`` > 1) joins
+    the process group (gloo on CPU, NCCL on CUDA) unless the caller already did."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world == 1:
+        return 0, 1, device, False
+    if device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(device)
+    joined = not torch.distributed.is_initialized()
+    if joined:
+        torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return torch.distributed.get_rank(), world, device, joined
 
 
 def _improved(config: TrainConfig, entry: dict, best: float | None) -> bool:
@@ -247,12 +276,17 @@ def fit(config: TrainConfig) -> dict:
     out = Path(config.out) if config.out is not None else None
     if out is not None and config.resume and (out / METRICS).exists():
         return json.loads((out / METRICS).read_text())  # the run already finished
-    device = resolve_device(config.device)
-    with _deterministic(device):
-        return _fit(config, out, device)
+    rank, world, device, joined = _distributed(resolve_device(config.device))
+    try:
+        with _deterministic(device):
+            return _fit(config, out if rank == 0 else None, device, rank, world)
+    finally:
+        if joined:
+            torch.distributed.destroy_process_group()
 
 
-def _fit(config: TrainConfig, out: Path | None, device: torch.device) -> dict:
+def _fit(config: TrainConfig, out: Path | None, device: torch.device, rank: int = 0, world: int = 1) -> dict:
+    """The training loop; in a data-parallel run only rank 0 gets ``out`` and writes files."""
     _seed_everything(config.seed)
     splits = _load_data(config)
     model = build_model(
@@ -260,20 +294,23 @@ def _fit(config: TrainConfig, out: Path | None, device: torch.device) -> dict:
         n_layers=config.n_layers, entangling=config.entangling, **config.model_options,
     ).to(device)
     (Xtr, ytr), (Xva, yva), (Xte, yte) = ((X.to(device), y.to(device)) for X, y in (splits.train, splits.val, splits.test))
+    # DDP averages gradients over processes; evaluation and checkpoints use the bare model.
+    net = nn.parallel.DistributedDataParallel(model) if world > 1 else model
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate(), weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
     shuffle = torch.Generator().manual_seed(config.seed)
     run = {"history": [], "best": None, "best_epoch": 0, "best_state": _cpu_copy(model.state_dict()), "bad_epochs": 0, "stopped": False}
+    resume_from = Path(config.out) / CHECKPOINT if config.out is not None and config.resume else None
+    if resume_from is not None and resume_from.exists():  # every rank restores the same state
+        run = _restore(resume_from, config, model, optimizer, scheduler, shuffle)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-        if config.resume and (out / CHECKPOINT).exists():
-            run = _restore(out / CHECKPOINT, config, model, optimizer, scheduler, shuffle)
 
-    bar = tqdm(total=config.epochs, initial=len(run["history"]), desc=f"{config.model} on {config.dataset}", disable=not config.progress, file=sys.stderr)
+    bar = tqdm(total=config.epochs, initial=len(run["history"]), desc=f"{config.model} on {config.dataset}", disable=not config.progress or rank > 0, file=sys.stderr)
     while len(run["history"]) < config.epochs and not run["stopped"]:
         start = time.perf_counter()
         lr = optimizer.param_groups[0]["lr"]
-        train_loss, train_acc = _train_epoch(model, optimizer, Xtr, ytr, config.batch_size, shuffle)
+        train_loss, train_acc = _train_epoch(net, optimizer, Xtr, ytr, config.batch_size, shuffle, rank, world)
         scheduler.step()
         val_loss, val_acc = _evaluate(model, Xva, yva)
         entry = {"epoch": len(run["history"]) + 1, "train_loss": train_loss, "val_loss": val_loss, "train_accuracy": train_acc,
@@ -400,6 +437,8 @@ def main_from_args(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print(f"hybrid train: interrupted; continue with the same command plus --resume{'' if args.out else ' (needs --out)'}", file=sys.stderr)
         return 130
+    if int(os.environ.get("RANK", "0")) > 0:
+        return 0  # data-parallel: rank 0 reports
     if args.json:
         print(json.dumps(metrics, indent=2))
     else:

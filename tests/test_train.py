@@ -156,3 +156,22 @@ def test_cli_train_writes_metrics_and_refuses_to_overwrite(tmp_path, capsys):
     assert cli.main(args + ["--resume"]) == 0
     assert cli.main(["train", "--model", "nope", "--dataset", "iris", "--no-progress"]) == 2
     assert "valid: mlp, cnn" in capsys.readouterr().err
+
+
+@pytest.mark.slow  # two fresh interpreters importing torch: ~30 s on the 2-core machine
+def test_torchrun_two_processes_reproduce_the_one_process_run(tmp_path):
+    out = tmp_path / "ddp"
+    args = ["--model", "mlp", "--dataset", "iris", "--epochs", "3", "--batch-size", "16", "--option", "dropout=0.0",
+            "--device", "cpu", "--out", str(out), "--no-progress"]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "hybrid.cli", "train", *args],
+                          env=env, cwd=Path(__file__).parent.parent, capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("test_accuracy") == 1  # only rank 0 reports
+    ddp = json.loads((out / METRICS).read_text())
+    single = fit(replace(BASE, epochs=3, model_options={"dropout": 0.0}))
+    assert ddp["test_accuracy"] == single["test_accuracy"]
+    for a, b in zip(ddp["history"], single["history"]):
+        assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-5)
+        assert a["val_loss"] == pytest.approx(b["val_loss"], rel=1e-5)
+        assert a["train_accuracy"] == b["train_accuracy"]
