@@ -10,7 +10,6 @@ training config can drive every model.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from torch import nn
@@ -157,7 +156,10 @@ def build_model(
         n_layers: ansatz depth (default 2 dressed, 3 vqc, 1 quanv).
         entangling: False drops the entangling gates (same as the ``-noent`` name).
         **options: passed to the model (e.g. ``channels``, ``hidden``, ``dropout``, ``dim``,
-            ``depth``, ``patch``, ``widths``; for quantum layers ``diff_method`` etc.).
+            ``depth``, ``patch``, ``widths``); for the dressed models the rest go to
+            ``QuantumLayer`` (``diff_method``, ``init`` (default here ``"small"``), ...), for
+            quanv to ``Quanvolution`` (``out_channels`` default 4, ``input_scale`` default 1
+            because our images are standardised), for vqc ``diff_method``.
     """
     check_compatible(name, tuple(input_shape))
     if n_classes < 2:
