@@ -1,5 +1,15 @@
-"""Algorithm builders: functions that return ``hybrid`` circuits.
+"""Algorithm builders: functions that return ``hybrid`` circuits, and their classical counterparts.
 
-So far: the quantum Fourier transform and phase estimation (:mod:`circuits.qft`).
-Grover, Shor-style factoring, VQE and QAOA are still to come.
+- :mod:`circuits.qft`: quantum Fourier transform, its inverse, phase estimation.
+- :mod:`circuits.grover`, :mod:`circuits.oracles`: Grover search from marked sets,
+  predicates and CNF formulas; :mod:`circuits.search_classical`: brute-force search.
+- :mod:`circuits.shor`, :mod:`circuits.arithmetic`: order finding and factoring, gate level
+  (Beauregard) or with permutation oracles; :mod:`circuits.number_theory`: continued
+  fractions, primality, trial division, Pollard's rho.
+- :mod:`circuits.vqe`, :mod:`circuits.hamiltonians`: VQE for molecules (PennyLane's offline
+  qchem) and spin chains; :mod:`circuits.qaoa`: QAOA MaxCut; :mod:`circuits.exact`: exact
+  diagonalisation, brute-force and heuristic max cut.
+
+Submodules are imported on demand (``import circuits.grover``), so nothing here pulls in
+PennyLane or Qiskit.
 """
