@@ -62,6 +62,7 @@ class TrainConfig:
     dataset: str
     epochs: int = 30
     seed: int = 0
+    split_seed: int | None = None  # None: ``seed`` also draws the train/val/test split
     lr: float | None = None
     weight_decay: float = 1e-4
     batch_size: int = 64
@@ -258,7 +259,8 @@ def _improved(config: TrainConfig, entry: dict, best: float | None) -> bool:
 
 
 def _load_data(config: TrainConfig) -> Splits:
-    splits = load_dataset(config.dataset, seed=config.seed, n_features=config.n_features, **config.data_options)
+    split_seed = config.seed if config.split_seed is None else config.split_seed
+    splits = load_dataset(config.dataset, seed=split_seed, n_features=config.n_features, **config.data_options)
     check_compatible(config.model, splits.input_shape)
     return splits
 

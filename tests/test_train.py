@@ -175,3 +175,12 @@ def test_torchrun_two_processes_reproduce_the_one_process_run(tmp_path):
         assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-5)
         assert a["val_loss"] == pytest.approx(b["val_loss"], rel=1e-5)
         assert a["train_accuracy"] == b["train_accuracy"]
+
+
+def test_split_seed_fixes_the_split_independently_of_the_training_seed():
+    from hybrid.train import _load_data
+
+    shared = [_load_data(TrainConfig(model="mlp", dataset="moons", seed=s, split_seed=0)) for s in (0, 7)]
+    own = _load_data(TrainConfig(model="mlp", dataset="moons", seed=7))
+    assert torch.equal(shared[0].test[0], shared[1].test[0])
+    assert not torch.equal(shared[1].test[0], own.test[0])  # seed alone draws another split

@@ -168,7 +168,7 @@ def _quick(seeds: int) -> Grid:
         DatasetSpec("digits-3v5-pca4", "digits-3v5", _QUICK_MODELS, n_features=4),
         DatasetSpec("moons", "moons", _QUICK_MODELS),
     )
-    base = {"epochs": 10, "n_qubits": 4, "n_layers": 2, "batch_size": 32, "patience": 0}
+    base = {"epochs": 10, "n_qubits": 4, "n_layers": 2, "batch_size": 32, "patience": 0, "split_seed": 0}
     return _grid("quick", datasets, _trials((0.003, 0.03), (1e-4,)), base, seeds)
 
 
@@ -194,7 +194,7 @@ def _full(seeds: int) -> Grid:
         DatasetSpec("bars-and-stripes", "bars-and-stripes", images),
         *(DatasetSpec(label, name, tabular, n_features=k) for label, name, k in tab),
     )
-    base = {"epochs": 30, "batch_size": 64, "patience": 0}  # qubits and depth: each model's defaults
+    base = {"epochs": 30, "batch_size": 64, "patience": 0, "split_seed": 0}  # qubits and depth: each model's defaults
     return _grid("full", datasets, _trials((0.001, 0.003, 0.01, 0.03), (1e-4, 1e-2)), base, seeds)
 
 

@@ -195,10 +195,9 @@ def _protocol(ds: list[DatasetSummary]) -> list[str]:
         "**Protocol.** Each model is tuned on validation accuracy only: every trial trains with one "
         "fixed seed and is scored on the validation split (its test accuracy is not even stored); the "
         "trial with the highest validation accuracy (ties: the earlier trial) is then trained once per "
-        f"seed and scored once on the test split.{budget} The seed also draws the stratified "
-        "train/validation/test split (`hybrid.train` passes it to `load_dataset`), so the intervals "
-        "cover split and initialisation variance, and the tuning seed's validation samples can sit in "
-        "a final seed's test split. Test accuracy is the mean over seeds ± the half-width of the 95% "
+        f"seed and scored once on the test split.{budget} Every run of a dataset uses the same "
+        "stratified train/validation/test split (`split_seed=0`), so tuning never sees a test sample "
+        "and the intervals cover initialisation and data-order variance. Test accuracy is the mean over seeds ± the half-width of the 95% "
         "t-interval (t quantile with n − 1 degrees of freedom). Timing columns are mean wall seconds "
         "per run on a shared machine (noisy: compare within one run only).",
         "",
