@@ -6,10 +6,12 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hybrid import Circuit, Parameter, simulate
+from hybrid import Circuit, Parameter, Z, expval, pauli_word, simulate
 from hybrid.sim import kernels, plan
+from hybrid.sim.params import ParamExpr
 from hybrid.sim.plan import FusionConfig, StepKind, compile_plan
 
+from .reference import pauli_sum_matrix, reference_state
 from .strategies import build_ours, random_programs
 
 configs = st.builds(
@@ -197,3 +199,159 @@ def test_product_state_prefix_from_any_basis_state(program, index):
     np.testing.assert_allclose(fused.vector.numpy(), generic.vector.numpy(), atol=1e-10)
     steps = compile_plan(c, frozenset(), FusionConfig(), product_start=True)
     assert steps[0].kind is StepKind.PRODUCT and len(steps[0].ops) >= 3 * n
+
+
+# --- constant blocks: built once per (plan, dtype, device), reused across runs ------------
+
+
+def _mixed_circuit(theta, phi) -> Circuit:
+    """Constant blocks (QFT-like phases, CNOTs, a Toffoli, fixed rotations, a diagonal)
+    around blocks that hold the parameters ``theta`` and ``phi``."""
+    n = 6
+    c = Circuit(n)
+    for j in range(n):
+        c.h(j)
+        for k in range(j + 1, n):
+            c.cp(np.pi / 2 ** (k - j), k, j)
+    c.ry(theta, 2).cx(2, 3).rz(phi, 3).ccx(0, 1, 5).rx(0.7, 4).cx(4, 5)
+    c.diagonal(np.exp(1j * np.array([0.1, 0.2, 0.3, 0.4])), [1, 4])
+    for w in range(n):
+        c.ry(0.2 * w, w)
+    c.crz(theta, 0, 5).cx(1, 0).swap(2, 5)
+    return c
+
+
+def _counting_block_operator(monkeypatch) -> list:
+    calls = []
+    real = plan.block_operator
+    monkeypatch.setattr(plan, "block_operator", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
+    return calls
+
+
+def _plan_of(c: Circuit) -> tuple:
+    """The plan a default CPU run of ``c`` (batch 1, from |0...0>) compiled."""
+    (steps,) = [v for k, v in c.__dict__["_plan_cache"].items() if k[0] == c.version and k[3]]
+    return steps
+
+
+def test_constant_blocks_are_built_once_and_reused(monkeypatch):
+    c = _mixed_circuit(0.4, -1.1)  # numbers only: every block is constant
+    calls = _counting_block_operator(monkeypatch)
+    first = simulate(c, dtype=torch.complex128, device="cpu").vector
+    built = len(calls)
+    steps = _plan_of(c)
+    blocks = [s for s in steps if s.kind in (StepKind.DENSE, StepKind.PHASE)]
+    assert built == len(blocks) > 0 and all(s.constant for s in blocks)
+    cached = [s.built[(torch.complex128, torch.device("cpu"))] for s in blocks]
+    second = simulate(c, dtype=torch.complex128, device="cpu").vector
+    assert len(calls) == built  # nothing rebuilt
+    assert all(s.built[(torch.complex128, torch.device("cpu"))] is m for s, m in zip(blocks, cached))
+    assert torch.equal(first, second)
+    np.testing.assert_allclose(second.numpy(), reference_state(c), atol=1e-12)
+    # Autograd runs (twice: build, then reuse) differentiate through cached blocks, and a
+    # cached matrix never carries a graph. Closed form: the circuit maps |x> to U|x>, so
+    # d|<5|U psi(x)>|^2/dx at psi = cos x|0> + sin x|1> comes from U's first two columns.
+    u0, u1 = reference_state(c), reference_state(c, initial=np.eye(64)[1])
+    for _ in range(2):
+        x = torch.tensor(0.3, dtype=torch.float64, requires_grad=True)
+        zero = torch.zeros((), dtype=torch.float64)
+        init = torch.stack([torch.cos(x), torch.sin(x)] + [zero] * 62).to(torch.complex128)
+        tracked = simulate(c, initial_state=init, dtype=torch.complex128, device="cpu").vector
+        (grad,) = torch.autograd.grad(tracked.abs().square()[5], x)
+        amp = np.cos(0.3) * u0[5] + np.sin(0.3) * u1[5]
+        want = 2 * np.real(np.conj(amp) * (-np.sin(0.3) * u0[5] + np.cos(0.3) * u1[5]))
+        np.testing.assert_allclose(float(grad), want, atol=1e-12)
+    plans = [v for v in c.__dict__["_plan_cache"].values() if isinstance(v, tuple)]
+    cached = [m for steps in plans for s in steps for m in s.built.values() if isinstance(m, torch.Tensor)]
+    assert len(plans) == 2 and cached
+    assert all(not m.requires_grad and m.grad_fn is None for m in cached)
+
+
+def test_constant_block_cache_is_per_dtype_and_device(monkeypatch):
+    c = _mixed_circuit(0.4, -1.1)
+    calls = _counting_block_operator(monkeypatch)
+    wide = simulate(c, dtype=torch.complex128, device="cpu").vector
+    built = len(calls)
+    narrow = simulate(c, dtype=torch.complex64, device="cpu").vector
+    assert len(calls) == 2 * built  # the complex128 blocks are not reused for complex64
+    assert narrow.dtype == torch.complex64
+    steps = _plan_of(c)
+    for s in steps:
+        if s.kind in (StepKind.DENSE, StepKind.PHASE):
+            assert {m.dtype for m in s.built.values()} == {torch.complex64, torch.complex128}
+    np.testing.assert_allclose(narrow.numpy(), wide.numpy(), atol=1e-5)
+    # Another device gets its own entry (the meta device stands in where no GPU exists).
+    block = next(s for s in steps if s.kind is StepKind.DENSE)
+    values = [[torch.tensor([float(p)], dtype=torch.float64) for p in op.params] for op in c.ops]
+    meta = plan.step_operator(block, c.ops, values, torch.complex128, torch.device("meta"))
+    assert meta.device.type == "meta" and len(block.built) == 3
+    assert block.built[(torch.complex128, torch.device("cpu"))].device.type == "cpu"
+
+
+def test_rebound_parametrised_circuit_matches_reference():
+    c = _mixed_circuit(Parameter("theta"), Parameter("phi"))
+    for theta, phi in ((0.4, -1.1), (2.3, 0.5), (0.4, -1.1)):
+        got = simulate(c, {"theta": theta, "phi": phi}, dtype=torch.complex128, device="cpu").vector
+        np.testing.assert_allclose(got.numpy(), reference_state(_mixed_circuit(theta, phi)), atol=1e-12)
+    steps = _plan_of(c)
+    symbolic = {i for i, op in enumerate(c.ops) if any(isinstance(p, ParamExpr) for p in op.params)}
+    for s in steps:
+        if s.kind is StepKind.PRODUCT:  # made afresh each run (one cheap product state)
+            continue
+        assert s.constant == (not symbolic & set(s.ops))
+        if not s.constant:
+            assert not s.built  # rebuilt from the values of each run, never cached
+    assert any(s.constant for s in steps) and any(not s.constant for s in steps)
+
+
+@pytest.mark.parametrize("diff_method", ["backprop", "adjoint", "parameter-shift"])
+def test_gradients_through_constant_and_parametrised_blocks_match_finite_differences(diff_method):
+    c = _mixed_circuit(Parameter("theta"), Parameter("phi"))
+    obs = pauli_word("ZZ", [0, 3]) + 0.5 * Z(5)
+    h = pauli_sum_matrix(obs, c.n_qubits)
+
+    def energy(theta: float, phi: float) -> float:
+        psi = reference_state(_mixed_circuit(theta, phi))
+        return float(np.real(psi.conj() @ h @ psi))
+
+    point, eps = (0.4, -1.1), 1e-6
+    fd = [
+        (energy(point[0] + eps, point[1]) - energy(point[0] - eps, point[1])) / (2 * eps),
+        (energy(point[0], point[1] + eps) - energy(point[0], point[1] - eps)) / (2 * eps),
+    ]
+    for _ in range(2):  # the second run takes its constant blocks from the cache
+        theta, phi = (torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in point)
+        e = expval(c, obs, {"theta": theta, "phi": phi}, dtype=torch.complex128, device="cpu", diff_method=diff_method)
+        np.testing.assert_allclose(float(e.sum().detach()), energy(*point), atol=1e-12)
+        grads = torch.autograd.grad(e.sum(), (theta, phi))
+        np.testing.assert_allclose([float(gr) for gr in grads], fd, atol=1e-7)
+
+
+@pytest.mark.parametrize("controlled", [False, True])
+@pytest.mark.parametrize("adjoint", [False, True])
+def test_large_constant_permutation_keeps_its_gather_index(controlled, adjoint):
+    n, k = 13, 12  # tables on 12+ wires are numpy arrays: inverted once per plan
+    table = np.random.default_rng(3).permutation(2**k)
+    inner = Circuit(k).permutation(table, list(range(k)))
+    c = Circuit(n).h(0)
+    if controlled:
+        c.ctrl(0, inner.inverse() if adjoint else inner, wires=list(range(1, n)))
+    else:
+        c.compose(inner.inverse() if adjoint else inner, wires=list(range(1, n)))
+    psi0 = _random_state(2, n, 7)
+    runs = [simulate(c, initial_state=psi0, dtype=torch.complex128, device="cpu").vector for _ in range(2)]
+    # Independent: |x> -> |table[x]> on wires 1..12 (inverse table for the adjoint).
+    h = np.kron(np.array([[1, 1], [1, -1]]) / np.sqrt(2), np.eye(2**k))
+    moved = np.asarray(psi0.numpy() @ h.T)  # (B, 2**n) after H on wire 0
+    want = moved.copy()
+    forward = np.argsort(table) if adjoint else table
+    for half in ((1,) if controlled else (0, 1)):
+        block = moved[:, half * 2**k : (half + 1) * 2**k]
+        out = np.empty_like(block)
+        out[:, forward] = block
+        want[:, half * 2**k : (half + 1) * 2**k] = out
+    for got in runs:
+        np.testing.assert_allclose(got.numpy(), want, atol=1e-12)
+    single = [s for s in next(iter(c.__dict__["_plan_cache"].values())) if s.kind is StepKind.SINGLE]
+    cached = [m for s in single for m in s.built.values()]
+    assert any(isinstance(m, kernels.PermutationIndex) for m in cached)

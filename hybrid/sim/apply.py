@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
+import numpy as np
 import torch
 
 from . import gates as g
@@ -111,19 +112,21 @@ def permutation_image(ops: Sequence[Operation], wires: Sequence[int]) -> torch.T
     """
     k = len(wires)
     shift = {w: k - 1 - i for i, w in enumerate(wires)}
-    x = torch.arange(2**k, dtype=torch.long)
+    # numpy, not torch: plans call this for many small blocks, where torch's per-op
+    # overhead (several microseconds) dwarfs the arithmetic on a few dozen integers.
+    x = np.arange(2**k, dtype=np.int64)
     for op in ops:
         perm = op.gate.permutation if op.gate.permutation is not None else op.data
-        table = torch.as_tensor(dagger(op.gate.kind, perm) if op.adjoint else perm, dtype=torch.long)
-        local = torch.zeros_like(x)
+        table = np.asarray(dagger(op.gate.kind, perm) if op.adjoint else perm, dtype=np.int64)
+        local = np.zeros_like(x)
         for w in op.wires:
             local = (local << 1) | ((x >> shift[w]) & 1)
         moved = table[local]
-        new = x.clone()
+        new = x.copy()
         for j, w in enumerate(reversed(op.wires)):
             new = (new & ~(1 << shift[w])) | (((moved >> j) & 1) << shift[w])
-        active = torch.ones_like(x, dtype=torch.bool)
+        active = np.ones(x.shape, dtype=bool)
         for c, v in zip(op.controls, op.control_values):
             active &= ((x >> shift[c]) & 1) == v
-        x = torch.where(active, new, x)
-    return x
+        x = np.where(active, new, x)
+    return torch.from_numpy(x)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import math
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
@@ -20,7 +21,7 @@ import torch
 
 from .gates import Kind
 
-__all__ = ["apply_dense", "apply_diagonal", "apply_permutation", "apply_controlled"]
+__all__ = ["apply_dense", "apply_diagonal", "apply_permutation", "apply_controlled", "PermutationIndex"]
 
 Axes = Sequence[int]
 
@@ -64,6 +65,26 @@ def inverse_permutation(perm: Sequence[int] | np.ndarray) -> tuple[int, ...] | n
     return tuple(inverse)
 
 
+@dataclass(frozen=True, eq=False)
+class PermutationIndex:
+    """A large permutation table together with the gather index that applies it.
+
+    Inverting a table of 2**20 entries and copying it to the device costs about as much
+    as the gather itself, so plans make this once (``PermutationIndex.of``) and pass it
+    wherever a table is accepted.
+    """
+
+    table: np.ndarray  # |x> -> |table[x]>
+    index: torch.Tensor  # the inverse table, on the state's device: new[y] = old[index[y]]
+
+    @staticmethod
+    def of(table: np.ndarray, device: torch.device) -> "PermutationIndex":
+        return PermutationIndex(table, torch.from_numpy(inverse_permutation(table)).to(device))
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+
 @functools.lru_cache(maxsize=256)
 def index_tensor(index: tuple[int, ...], device: torch.device) -> torch.Tensor:
     """A gather index as a tensor, made once per (index, device): plans reuse them every run."""
@@ -75,11 +96,12 @@ def apply_permutation(psi: torch.Tensor, perm: Sequence[int], axes: Axes) -> tor
     k = len(axes)
     if k == 1 and tuple(perm) == (1, 0):  # X: a flip is a strided copy, no index tensor
         return torch.flip(psi, dims=(axes[0],))
-    inverse = inverse_permutation(perm)
-    if isinstance(inverse, np.ndarray):  # a large table: too big to hash and cache per run
-        index = torch.from_numpy(inverse).to(psi.device)
+    if isinstance(perm, PermutationIndex):  # inverted once by the plan
+        index = perm.index.to(psi.device)
+    elif isinstance(perm, np.ndarray):  # a large table outside a plan: too big to hash and cache
+        index = torch.from_numpy(inverse_permutation(perm)).to(psi.device)
     else:
-        index = index_tensor(inverse, psi.device)
+        index = index_tensor(inverse_permutation(perm), psi.device)
     targets = list(range(psi.dim() - k, psi.dim()))
     moved = torch.movedim(psi, list(axes), targets)
     shape = moved.shape

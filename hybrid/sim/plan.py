@@ -16,21 +16,28 @@ wires, which gates are batched); numbers are fed through it on every run, and a 
 matrix is built from the current parameter values by applying its gates to an identity
 (the generic kernels again, so fused and unfused paths agree by construction).
 Plans are cached on the circuit.
+
+A *constant* block (no gate with a symbolic or tensor parameter or per-sample data, as
+in Grover's diffuser or Shor's adders) has the same operator on every run: it is built
+once per (dtype, device) and kept on its step (:func:`step_operator`), so it lives and
+dies with the plan. A constant single permutation keeps its gather index there too.
 """
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+import numbers
+from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 
 from . import gates as g
 from .apply import apply_op, dagger, grouped_matrices, op_matrix, permutation_image
 from .circuit import Circuit, Operation
-from .kernels import index_tensor
+from .kernels import PermutationIndex, index_tensor
 
-__all__ = ["StepKind", "Step", "FusionConfig", "compile_plan", "block_operator"]
+__all__ = ["StepKind", "Step", "FusionConfig", "compile_plan", "block_operator", "step_operator", "step_matrix"]
 
 
 class StepKind(enum.Enum):
@@ -59,6 +66,10 @@ class Step:
     ops: tuple[int, ...]  # indices into circuit.ops, in application order
     wires: tuple[int, ...]  # sorted union of the ops' wires (blocks only)
     program: tuple[Segment, ...] = ()  # DENSE blocks: how to build the matrix quickly
+    constant: bool = False  # every op's matrix is fixed by the circuit alone (is_constant)
+    # Operators of a constant step, per (dtype, device): built on first use, then reused.
+    # Holds at most a few entries and is freed with the plan (plans are cached per circuit).
+    built: dict = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -81,6 +92,21 @@ class FusionConfig:
 
 def _is_diagonal(op: Operation) -> bool:
     return op.gate.kind is g.Kind.DIAGONAL
+
+
+def is_constant(op) -> bool:
+    """Whether ``op``'s matrix is fixed by the circuit alone, the same on every run.
+
+    Plain numbers as parameters (symbols are re-bound and tensors may be batched, tracked
+    by autograd or changed between runs) and shared data that needs no gradient. A
+    circuit's data tensors are treated as structure: edit them by building a new circuit.
+    """
+    if not isinstance(op, Operation):
+        return False
+    if not all(isinstance(p, numbers.Real) for p in op.params):
+        return False
+    data = op.data
+    return not (isinstance(data, torch.Tensor) and (data.requires_grad or op.data_batch is not None))
 
 
 def _fusable(op, limit: int) -> bool:
@@ -147,7 +173,7 @@ def _fuse(
         if not _fusable(op, max(dense_limit, config.max_diagonal)) or (
             not _is_diagonal(op) and max(op.all_wires, default=0) - min(op.all_wires, default=0) + 1 > dense_limit
         ):
-            steps.append(Step(StepKind.SINGLE, (start,), ()))
+            steps.append(Step(StepKind.SINGLE, (start,), (), constant=is_constant(op)))
             continue
         members, wires, diagonal = [start], set(op.all_wires), _is_diagonal(op)
         batched = start in batched_ops
@@ -173,11 +199,13 @@ def _fuse(
             blocked |= other_wires
             if len(blocked) >= n:
                 break
+        constant = all(is_constant(ops[i]) for i in members)
         if diagonal:
-            steps.append(Step(StepKind.PHASE, tuple(members), tuple(sorted(wires))))
+            steps.append(Step(StepKind.PHASE, tuple(members), tuple(sorted(wires)), constant=constant))
         else:
             span = _dense_span(min(wires), max(wires), n, _dense_limit(n, batched, config))
-            steps.append(Step(StepKind.DENSE, tuple(members), span, _block_program(members, ops, span)))
+            program = _block_program(members, ops, span)
+            steps.append(Step(StepKind.DENSE, tuple(members), span, program, constant))
     return tuple(steps)
 
 
@@ -274,6 +302,31 @@ def block_operator(
     if rows is None:
         return torch.eye(d, dtype=dtype, device=dev).unsqueeze(0)
     return rows.transpose(-1, -2).contiguous()  # strided U: slow matmul
+
+
+def step_operator(step: Step, ops: list, values: list, dtype: torch.dtype, dev: torch.device) -> torch.Tensor:
+    """:func:`block_operator`, built once per (dtype, device) for a constant step and then
+    reused; built afresh on every run for a step whose gates depend on the run's values."""
+    if not step.constant:
+        return block_operator(step, ops, values, dtype, dev)
+    key = (dtype, dev)
+    if key not in step.built:
+        with torch.no_grad():  # nothing to differentiate; never keep a graph in a cache
+            step.built[key] = block_operator(step, ops, values, dtype, dev)
+    return step.built[key]
+
+
+def step_matrix(step: Step, op: Operation, values: list, dtype: torch.dtype, dev: torch.device):
+    """A SINGLE step's :func:`~hybrid.sim.apply.op_matrix`, made once per (dtype, device)
+    when the op is constant; a large permutation table comes with its gather index."""
+    if not step.constant:
+        return op_matrix(op, values, dtype, dev)
+    key = (dtype, dev)
+    if key not in step.built:
+        with torch.no_grad():
+            m = op_matrix(op, values, dtype, dev)
+        step.built[key] = PermutationIndex.of(m, dev) if isinstance(m, np.ndarray) else m
+    return step.built[key]
 
 
 def _apply_segment(rows, segment: Segment, step: Step, ops, values, dtype, dev):

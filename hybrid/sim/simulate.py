@@ -17,13 +17,13 @@ import numpy as np
 import torch
 
 from . import gates as g
-from .apply import apply_op, op_matrix, resolve_values
+from .apply import apply_op, resolve_values
 from .circuit import Circuit, Measure, Operation
 from .device import check_complex_dtype, real_dtype_of, resolve_device
 from .kernels import apply_block, apply_inplace, apply_phase_block
 from .memory import check_fits
 from .params import bind_parameters
-from .plan import FusionConfig, Step, StepKind, block_operator, compile_plan, product_state
+from .plan import FusionConfig, Step, StepKind, compile_plan, product_state, step_matrix, step_operator
 from .state import State
 
 __all__ = ["simulate", "run", "prepare", "Job"]
@@ -133,12 +133,12 @@ def run(
             state = state.expand(psi.shape[0], -1)
             psi = psi.copy_(state) if inplace else state.contiguous()
         elif step.kind is StepKind.SINGLE:
-            psi = _single(psi, ops[step.ops[0]], values[step.ops[0]], n, bits, gen, inplace)
+            psi = _single(psi, step, ops[step.ops[0]], values[step.ops[0]], n, bits, gen, inplace)
         elif step.kind is StepKind.PHASE:
-            phases = block_operator(step, ops, values, psi.dtype, psi.device)
+            phases = step_operator(step, ops, values, psi.dtype, psi.device)
             psi = apply_phase_block(psi, phases, step.wires, n, inplace)
         else:
-            matrix = block_operator(step, ops, values, psi.dtype, psi.device)
+            matrix = step_operator(step, ops, values, psi.dtype, psi.device)
             if inplace and len(step.wires) == 1:  # 2x2: in place, one half-size temporary
                 apply_inplace(psi.view((psi.shape[0],) + (2,) * n), g.Kind.DENSE, matrix, [step.wires[0] + 1])
                 continue
@@ -179,7 +179,7 @@ def _is_batched(op, values) -> bool:
     return isinstance(op, Operation) and (op.data_batch or 0) > 1
 
 
-def _single(psi, op, values, n, bits, gen, inplace: bool) -> torch.Tensor:
+def _single(psi, step: Step, op, values, n, bits, gen, inplace: bool) -> torch.Tensor:
     """One op (or measurement): in place where a fast path exists, else the generic kernels."""
     batch = psi.shape[0]
     grid = psi.view((batch,) + (2,) * n)
@@ -190,7 +190,7 @@ def _single(psi, op, values, n, bits, gen, inplace: bool) -> torch.Tensor:
         return psi  # no trajectory meets the condition
     if mask is not None and bool(mask.all()):
         mask = None  # every trajectory meets it (always so for one): an ordinary gate, in place
-    matrix = op_matrix(op, values, psi.dtype, psi.device)
+    matrix = step_matrix(step, op, values, psi.dtype, psi.device)
     if inplace and mask is None:
         targets, controls = [w + 1 for w in op.wires], [c + 1 for c in op.controls]
         if apply_inplace(grid, op.gate.kind, matrix, targets, controls, op.control_values):
