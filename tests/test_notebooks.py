@@ -18,8 +18,17 @@ def test_notebooks_are_present():
     assert len(NOTEBOOKS) >= 5, [p.name for p in NOTEBOOKS]
 
 
+@pytest.fixture
+def one_thread_kernel(monkeypatch):
+    """The kernel inherits this environment. One OpenMP thread that sleeps when idle: on a
+    2-core machine a kernel's torch threads otherwise fight this process's idle spinning
+    workers, and a 30-second notebook took over two minutes."""
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    monkeypatch.setenv("GOMP_SPINCOUNT", "100000")
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_executes(path: Path, tmp_path: Path):
+def test_notebook_executes(path: Path, tmp_path: Path, one_thread_kernel):
     nb = nbformat.read(path, as_version=4)
     client = nbclient.NotebookClient(
         nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
