@@ -20,7 +20,7 @@ TIME_VS_QUBITS = "time_vs_qubits.png"
 GRADIENT_COST = "gradient_cost.png"
 _GRAD_TITLES = {
     "gradients": "2-layer SEL: forward + gradient",
-    "batched": "Batched layer (batch 256): forward + backward",
+    "batched": "Batched layer (batch {batch}): forward + backward",
 }
 
 
@@ -88,6 +88,8 @@ def gradient_cost(records: list[dict], out_dir: Path) -> Path | None:
         return None
     fig, axes = plt.subplots(1, len(suites), figsize=(6 * len(suites), 4.5), squeeze=False)
     for ax, suite in zip(axes[0], suites):
-        _draw(ax, engine_series([r for r in records if r.get("suite") == suite]))
-        ax.set_title(_GRAD_TITLES[suite])
+        rows = [r for r in records if r.get("suite") == suite]
+        _draw(ax, engine_series(rows))
+        batches = sorted({r["batch"] for r in rows if r.get("batch")})
+        ax.set_title(_GRAD_TITLES[suite].format(batch=", ".join(map(str, batches)) or "?"))
     return _finish(fig, list(axes[0]), Path(out_dir) / GRADIENT_COST)

@@ -152,7 +152,10 @@ def batched_table(rows, resumed, markdown: bool = False) -> str:
         ("TorchLayer default bp", _time("torchlayer_default.qubit_backprop")),
         ("TorchLayer lightning adj", _time("torchlayer_lightning.qubit_adjoint")),
     ]
-    title = "Batched layer: RX embedding + 2-layer SEL, batch 256, forward + backward"
+    rows = list(rows)
+    batches = sorted({r.get("batch") for r in rows if r.get("batch")})
+    batch = ", ".join(map(str, batches)) or "?"
+    title = f"Batched layer: RX embedding + 2-layer SEL, batch {batch}, forward + backward"
     return _table(title, _grad_columns(anchors, resumed), rows, markdown)
 
 

@@ -162,14 +162,14 @@ def _overall(ds: list[DatasetSummary]) -> list[str]:
             f"{len(cl)} ({sum(map(_significant, cl))} significantly), the best hybrid on {len(hy)} "
             f"({sum(map(_significant, hy))} significantly), and they tied on {len(heads) - len(cl) - len(hy)}."
         )
-        direction = "matches" if len(cl) >= len(hy) else "goes against"
+        direction = "matches" if len(cl) > len(hy) else "goes against" if len(hy) > len(cl) else "is mixed relative to"
         evidence = (
             f"{n_sig} of {len(heads)} differences are significant, so this run alone is weak evidence either way"
             if 2 * n_sig < len(heads)
             else f"{n_sig} of {len(heads)} differences are significant"
         )
         out.append(
-            f"The direction {direction} {CITATION}, who found that out-of-the-box classical models "
+            f"This run's direction {direction} {CITATION}, who found that out-of-the-box classical models "
             f"outperform the quantum classifiers overall; {evidence}."
         )
     if abl:
