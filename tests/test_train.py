@@ -106,7 +106,8 @@ def test_resume_after_sigkill_mid_epoch_matches_the_uninterrupted_run(tmp_path):
     reference = fit(BASE)
     out = tmp_path / "run"
     cfg = {**{k: getattr(BASE, k) for k in ("model", "dataset", "epochs", "batch_size", "patience", "progress", "device")}, "out": str(out)}
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    # the same thread count as this process: float sums over threads differ in the last bits
+    env = {**os.environ, "OMP_NUM_THREADS": str(torch.get_num_threads())}
     # 6 steps per epoch: die at the 3rd step of epoch 2, after epoch 1's checkpoint
     proc = subprocess.run([sys.executable, "-c", _KILLER, json.dumps(cfg), "8"], env=env, cwd=Path(__file__).parent.parent, capture_output=True, text=True)
     assert proc.returncode == -signal.SIGKILL, proc.stderr
