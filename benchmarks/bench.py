@@ -227,7 +227,11 @@ def run_classifier(ctx: Context, module, case: str) -> None:
     start = time.perf_counter()
     # Final-seed cases read their tuning trials from the records: pass the ones on file, so
     # a resumed run (a new process) finds the trials an earlier run finished.
-    done = {r["case"]: r["result"] for r in ctx.log.records.values() if r.get("suite") == "classifiers" and "result" in r}
+    done = {
+        r["case"]: r["result"]
+        for r in ctx.log.records.values()
+        if r.get("suite") == "classifiers" and "result" in r and r.get("device") == ctx.device.type
+    }  # this device's runs only: a final seed must not take its tuning from another device
     result = module.run_case(case, ctx.device.type, records=done)
     _record(ctx, key, "classifiers", case, result=result, seconds=time.perf_counter() - start)
 

@@ -186,6 +186,8 @@ def maxcut_problem(graph) -> MaxCutProblem:
         edges.append((k, l, w))
     if not edges:
         raise ValueError("the graph has no edges, so every cut is 0; add edges")
+    if not any(w for _, _, w in edges):
+        raise ValueError("every edge weight is 0, so every cut is 0; give some edge a nonzero weight")
     return MaxCutProblem(nodes, tuple(edges))
 
 

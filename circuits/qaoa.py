@@ -42,8 +42,8 @@ class QAOAResult:
 
     @property
     def approximation_ratio(self) -> float:
-        """``<C> / max_cut``."""
-        return self.expectation / self.max_cut
+        """``<C> / max_cut`` (NaN when the maximum cut is not positive: signed weights)."""
+        return self.expectation / self.max_cut if self.max_cut > 0 else float("nan")
 
     @property
     def partition(self) -> tuple[frozenset, frozenset]:

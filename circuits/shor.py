@@ -368,7 +368,7 @@ def _bits_msb_first(y: int, t: int) -> tuple[int, ...]:
 
 
 def _check_tables_fit(n: int, t: int) -> None:
-    need = t * 2**n * 8  # one int64 table per round, kept by the circuit
+    need = 2 * t * 2**n * 8  # per round an int64 table (kept by the circuit) and its inverse (kept by the plan)
     free = free_bytes(torch.device("cpu"))
     if need > free // 2:
         raise MemoryLimitError(

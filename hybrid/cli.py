@@ -359,7 +359,7 @@ def run_qaoa(args: argparse.Namespace) -> dict:
         "approximation_ratio": res.approximation_ratio,
         "best_cut_bits": "".join(map(str, bits)),
         "best_cut_value": res.best_cut.value,
-        "best_cut_ratio": res.best_cut.value / res.max_cut,
+        "best_cut_ratio": res.best_cut.value / res.max_cut if res.max_cut > 0 else float("nan"),
         "partition": [sorted(side, key=str) for side in problem.partition(bits)],
         "gammas": list(res.gammas),
         "betas": list(res.betas),
@@ -478,7 +478,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(json.dumps(result, indent=2, default=str))
             else:
                 _print_run(result)
-    except NotAvailable as exc:
+    except (NotAvailable, RuntimeError) as exc:  # RuntimeError: e.g. factor() found no factor within its run budget
         print(f"hybrid: error: {exc}", file=sys.stderr)
         return 1
     except (ValueError, MemoryError, OSError) as exc:

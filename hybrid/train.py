@@ -10,8 +10,9 @@ SIGKILL mid-epoch, finishes with the same history and metrics as one never inter
 with ``torch.load(..., weights_only=True)``.
 
 Data-parallel: under ``torchrun --nproc_per_node N -m hybrid.cli train ...`` each process
-trains on every N-th row of each batch and DDP averages the gradients (gloo on CPU), which
-reproduces the one-process run; only rank 0 writes files. The bit-exact resume guarantee is
+trains on every N-th row of each batch and DDP averages the gradients (gloo on CPU, NCCL on
+CUDA), which reproduces the one-process run for models without BatchNorm or dropout (those
+see per-process batches and random masks); only rank 0 writes files. The bit-exact resume guarantee is
 for one process (rank 0's random state is what a checkpoint holds).
 """
 
@@ -228,7 +229,8 @@ def _train_epoch(model, optimizer, X, y, batch_size: int, shuffle: torch.Generat
         loss.backward()
         optimizer.step()
         totals += torch.tensor([loss.item() * len(idx), int((logits.argmax(dim=1) == y[idx]).sum()), len(idx)], dtype=torch.float64)
-    if world > 1:
+    if world > 1:  # NCCL reduces only device tensors
+        totals = totals.to(X.device)
         torch.distributed.all_reduce(totals)
     return (totals[0] / totals[2]).item(), (totals[1] / totals[2]).item()
 
@@ -276,8 +278,10 @@ def fit(config: TrainConfig) -> dict:
     """
     _check_config(config)
     out = Path(config.out) if config.out is not None else None
-    if out is not None and config.resume and (out / METRICS).exists():
-        return json.loads((out / METRICS).read_text())  # the run already finished
+    if out is not None and config.resume and (out / METRICS).exists():  # the run already finished
+        finished = json.loads((out / METRICS).read_text())
+        _check_same_settings(finished.get("config", {}), config, out / METRICS)
+        return finished
     rank, world, device, joined = _distributed(resolve_device(config.device))
     try:
         with _deterministic(device):
@@ -369,11 +373,17 @@ def _checkpoint(path: Path, config, model, optimizer, scheduler, shuffle, run) -
     _atomic_write(path, lambda fh: torch.save(state, fh))
 
 
+def _check_same_settings(stored: dict, config: TrainConfig, path: Path) -> None:
+    """Refuse to resume (or to report a finished run) under settings other than the ones it ran with."""
+    wanted = _identity(config)
+    diff = sorted(k for k in wanted if stored.get(k) != wanted[k])
+    if diff:
+        raise ValueError(f"{path} was written by a run with different settings ({', '.join(diff)}); resume with the same settings or use another --out")
+
+
 def _restore(path: Path, config, model, optimizer, scheduler, shuffle) -> dict:
     state = torch.load(path, map_location="cpu", weights_only=True)
-    if state["config"] != _identity(config):
-        diff = sorted(k for k in _identity(config) if state["config"].get(k) != _identity(config)[k])
-        raise ValueError(f"{path} was written by a run with different settings ({', '.join(diff)}); resume with the same settings or use another --out")
+    _check_same_settings(state["config"], config, path)
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
     scheduler.load_state_dict(state["scheduler"])

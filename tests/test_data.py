@@ -86,6 +86,10 @@ def test_digit_pairs_and_downsampling_against_the_raw_bundle():
     s = load_dataset("digits-3v5", standardize=False)
     labels = torch.cat([s.train[1], s.val[1], s.test[1]])
     assert torch.bincount(labels).tolist() == [int((digits.target == 3).sum()), int((digits.target == 5).sum())]
+    flipped = load_dataset("digits-5v3", standardize=False)  # classes in the order named: 5 is class 0
+    labels = torch.cat([flipped.train[1], flipped.val[1], flipped.test[1]])
+    assert flipped.n_classes == 2
+    assert torch.bincount(labels).tolist() == [int((digits.target == 5).sum()), int((digits.target == 3).sum())]
     small = load_dataset("digits4x4", standardize=False)
     X = torch.cat([small.train[0], small.val[0], small.test[0]]).double().numpy()
     assert X.shape[1:] == (1, 4, 4)

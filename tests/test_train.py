@@ -131,6 +131,14 @@ def test_resume_refuses_other_settings(tmp_path):
         fit(replace(BASE, epochs=1, out=str(out), resume=True, seed=5, lr=0.1))
 
 
+def test_resume_of_a_finished_run_refuses_other_settings(tmp_path):
+    out = tmp_path / "run"
+    first = fit(replace(BASE, epochs=1, out=str(out)))
+    assert fit(replace(BASE, epochs=1, out=str(out), resume=True)) == first  # finished: reported as it was
+    with pytest.raises(ValueError, match="different settings \\(epochs\\)"):
+        fit(replace(BASE, epochs=2, out=str(out), resume=True))
+
+
 @pytest.mark.parametrize(
     ("changes", "message"),
     [

@@ -1,7 +1,7 @@
 """pennylane_layer: the same encoder/ansatz/readout spec as a ``qml.qnn.TorchLayer``.
 
 The QNode applies the spec's gate list with PennyLane operations (``RX``, ``Rot``,
-``CNOT``, ``MultiRZ``...), binding the same symbol values :class:`QuantumLayer` binds, and
+``CNOT``, ``IsingZZ``...), binding the same symbol values :class:`QuantumLayer` binds, and
 amplitude encoding with ``qml.AmplitudeEmbedding(pad_with=0, normalize=True)``; so for
 the same weights the two layers compute the same function on any PennyLane device.
 PennyLane is imported here only, when this function is called.

@@ -171,10 +171,10 @@ def build_model(
             cls = {"mlp": MLP, "cnn": CNN, "transformer": Transformer}[name]
             return cls(input_shape, n_classes, **options)
         if info.family in ("hybrid-cnn", "hybrid-mlp"):
-            qubits = n_qubits or _DEFAULT_QUBITS[info.family]
+            qubits = n_qubits if n_qubits is not None else _DEFAULT_QUBITS[info.family]
             return _build_dressed(info.family, info.variant, input_shape, n_classes, qubits, layers, entangling, options)
         if info.family == "vqc":
-            qubits = n_qubits or input_shape[0]
+            qubits = n_qubits if n_qubits is not None else input_shape[0]
             if qubits > 12:
                 raise ValueError(f"vqc would need {qubits} qubits for {input_shape[0]} features; use n_features <= 12 (PCA)")
             return _build_vqc(info.variant, input_shape, n_classes, qubits, layers, entangling, options)

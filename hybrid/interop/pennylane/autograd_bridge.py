@@ -74,6 +74,7 @@ def _vjp(fn: TorchFn, i: int) -> TorchFn:
             xs = [x if x.requires_grad else x.detach().requires_grad_() for x in xs]
             out = fn(*xs)
             # autograd's cotangent for a complex output is the conjugate of torch's.
+            g = g.to(out.device)  # the cotangent arrives from numpy, on the CPU
             g = g.conj() if out.is_complex() else g.to(out.dtype)
             (grad,) = torch.autograd.grad(out, xs[i], g, create_graph=True, allow_unused=True)
         return torch.zeros_like(xs[i]) if grad is None else grad
