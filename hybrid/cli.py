@@ -426,9 +426,10 @@ def _add_run_parsers(run: argparse.ArgumentParser) -> None:
     q.add_argument("--shots", type=_positive, default=1000, help="samples of the optimised state (default 1000)")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from benchmarks import bench
-
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser. ``train`` and ``bench`` get their options only when ``command``
+    names them (or is None): their modules pull in scikit-learn, PennyLane's layers and
+    torch's compiler stack, seconds that ``hybrid info`` or ``hybrid run`` should not pay."""
     parser = argparse.ArgumentParser(prog="hybrid", description="Quantum-classical hybrid simulator on PyTorch.")
     parser.add_argument("--version", action="version", version=f"hybrid {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -438,18 +439,25 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--json", action="store_true", help="machine-readable output")
     info = sub.add_parser("info", help="versions, devices, free memory, largest state that fits")
     info.add_argument("--json", action="store_true", help="machine-readable output")
-    from . import train as training  # here, not at the top: it pulls in scikit-learn
+    train = sub.add_parser("train", help="train one classifier; metrics.json and resumable checkpoints in --out")
+    if command in (None, "train"):
+        from . import train as training
 
-    training.add_arguments(sub.add_parser("train", help="train one classifier; metrics.json and resumable checkpoints in --out"))
-    b = sub.add_parser("bench", help="benchmark suites: resumable JSON lines, report.md, PNG plots",
-                       description=bench.__doc__.split("\n\n")[0])  # fmt: skip
-    bench.add_arguments(b)
+        training.add_arguments(train)
+    b = sub.add_parser("bench", help="benchmark suites: resumable JSON lines, report.md, PNG plots")
+    if command in (None, "bench"):
+        from benchmarks import bench
+
+        b.description = bench.__doc__.split("\n\n")[0]
+        bench.add_arguments(b)
     _add_run_parsers(sub.add_parser("run", help="run grover | shor | vqe | qaoa and print the result"))
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    words = sys.argv[1:] if argv is None else argv
+    command = next((w for w in words if not w.startswith("-")), "")  # "" (no command): no heavy imports
+    parser = build_parser(command)
     args = parser.parse_args(argv)
     try:
         if args.command == "train":
