@@ -144,7 +144,7 @@ def maxcut_qaoa(
         nodes=problem.nodes,
         history=history,
         n_qubits=problem.n,
-        two_qubit_gates=sum(len(op.all_wires) >= 2 for op in circuit.ops),
+        two_qubit_gates=circuit.count_multi_qubit_gates(),
     )
 
 

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from hybrid import Circuit, MemoryLimitError, simulate
-from hybrid.sim.circuit import Measure, Operation
+from hybrid.sim.circuit import Measure
 from hybrid.sim.memory import format_bytes, free_bytes
 
 from .arithmetic import controlled_multiplier
@@ -46,7 +46,6 @@ __all__ = [
     "sample_phases",
     "order_from_phase",
     "split_from_order",
-    "two_qubit_gates",
 ]
 
 METHODS = ("gates", "oracle")
@@ -177,7 +176,7 @@ def factor(
                     N, split, f"quantum order finding ({method})", method, a=base, period=r,
                     phase_bits=_bits_msb_first(y, t), n_phase_bits=t, quantum_runs=len(history),
                     history=tuple(history), qubits=circuit.n_qubits, gate_counts=circuit.count_ops(),
-                    two_qubit_gates=two_qubit_gates(circuit),
+                    two_qubit_gates=circuit.count_multi_qubit_gates(),
                 )  # fmt: skip
             if a is not None:
                 raise ValueError(
@@ -280,11 +279,6 @@ def split_from_order(a: int, r: int, N: int) -> tuple[int, int] | None:
         if 1 < g < N:
             return _pair(g, N)
     return None
-
-
-def two_qubit_gates(circuit: Circuit) -> int:
-    """Gates touching two or more wires, controls included (measurements excluded)."""
-    return sum(1 for op in circuit.ops if isinstance(op, Operation) and len(op.all_wires) >= 2)
 
 
 # --- pieces ----------------------------------------------------------------------------------

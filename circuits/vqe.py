@@ -39,7 +39,6 @@ __all__ = [
     "excitations",
     "givens_ansatz",
     "hardware_efficient_ansatz",
-    "two_qubit_gate_count",
     "minimize_energy",
     "vqe_molecule",
     "vqe_spin",
@@ -173,11 +172,6 @@ def hardware_efficient_ansatz(n_qubits: int, layers: int, *, occupied: Sequence[
     for w in occupied:
         circuit.x(w)
     return circuit
-
-
-def two_qubit_gate_count(circuit: Circuit) -> int:
-    """Gates on two or more wires (controls included), as the circuit is simulated."""
-    return sum(len(op.all_wires) >= 2 for op in circuit.ops)
 
 
 # --- optimisation ----------------------------------------------------------------------------
@@ -327,7 +321,7 @@ def _run(circuit, hamiltonian, n_qubits, ansatz, start, initial_params, steps, l
         params=params,
         n_qubits=n_qubits,
         hamiltonian_terms=len(hamiltonian.terms),
-        two_qubit_gates=two_qubit_gate_count(circuit),
+        two_qubit_gates=circuit.count_multi_qubit_gates(),
         ansatz=ansatz,
     )
 

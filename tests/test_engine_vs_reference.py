@@ -132,3 +132,10 @@ def test_initial_state_norm_check_does_not_loosen_with_size():
         simulate(Circuit(18), initial_state=v)
     ok = torch.ones(2**18, dtype=torch.complex64) / 2**9
     assert simulate(Circuit(18), initial_state=ok).probs([0]).sum().item() == pytest.approx(1.0, abs=1e-5)
+
+
+def test_count_multi_qubit_gates_counts_gates_on_two_or_more_wires_only():
+    c = Circuit(3, 1).h(0).cx(0, 1).ccx(0, 1, 2).rzz(0.3, 0, 2).measure(1, 0).reset(2)
+    with c.when(0, 1):
+        c.cz(0, 2)
+    assert c.count_multi_qubit_gates() == 4  # cx, ccx, rzz, conditioned cz; not h, measure, reset

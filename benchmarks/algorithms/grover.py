@@ -23,7 +23,6 @@ from benchmarks.timing import time_repeats
 from circuits.grover import grover_from_oracle, grover_search, optimal_iterations
 from circuits.oracles import Oracle, marked_oracle, oracle_from_cnf
 from circuits.search_classical import brute_force_search
-from hybrid.sim.circuit import Operation
 from hybrid.sim.device import resolve_device
 
 __all__ = ["run", "planted_3sat"]
@@ -74,7 +73,7 @@ def _cases(quick: bool, device: torch.device) -> list[tuple[str, Oracle, bool]]:
 def _wide_gates(oracle: Oracle, k: int, structure_aware: bool) -> tuple[int, int]:
     """(qubits, gates on two or more wires) of the circuit as simulated."""
     c = grover_from_oracle(oracle, k, structure_aware=structure_aware)
-    return c.n_qubits, sum(1 for op in c.ops if isinstance(op, Operation) and len(op.all_wires) >= 2)
+    return c.n_qubits, c.count_multi_qubit_gates()
 
 
 def _row(label: str, oracle: Oracle, structure_aware: bool, device: torch.device) -> dict:

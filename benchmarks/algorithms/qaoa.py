@@ -66,7 +66,7 @@ def _row(label: str, graph: nx.Graph, p: int, restarts: int, steps: int, device)
         "algorithm": "qaoa",
         "case": f"{label}, p={p}",
         "qubits": problem.n,
-        "two_qubit_gates": sum(len(op.all_wires) >= 2 for op in circuit.ops),
+        "two_qubit_gates": circuit.count_multi_qubit_gates(),
         "resources": f"p={p} layers, {restarts} starts x {steps} Adam steps",
         "quality": (
             f"ratio {result.approximation_ratio:.3f} (<C>={result.expectation:.2f}), "

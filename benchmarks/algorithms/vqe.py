@@ -18,7 +18,7 @@ import torch
 from benchmarks.timing import time_call
 from circuits.exact import ground_energy
 from circuits.hamiltonians import molecular_hamiltonian, tfim_hamiltonian
-from circuits.vqe import givens_ansatz, hardware_efficient_ansatz, minimize_energy, two_qubit_gate_count
+from circuits.vqe import givens_ansatz, hardware_efficient_ansatz, minimize_energy
 from hybrid.sim.device import resolve_device
 
 __all__ = ["run"]
@@ -82,7 +82,7 @@ def _compare(hamiltonian, n: int, circuit, start, steps: int, lr: float, device,
     return {
         "algorithm": "vqe",
         "qubits": n,
-        "two_qubit_gates": two_qubit_gate_count(circuit),
+        "two_qubit_gates": circuit.count_multi_qubit_gates(),
         "resources": f"{steps} Adam steps, {len(circuit.parameters)} parameters, {len(hamiltonian.terms)} Pauli terms",
         "quantum_s": quantum_s,
         "classical": "exact diagonalisation (scipy, CPU)",

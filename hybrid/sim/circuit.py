@@ -158,6 +158,11 @@ class Circuit:
         """How many of each operation, by readable name (``cx``, ``rz``, ``measure``...)."""
         return dict(Counter(op.name if isinstance(op, Operation) else _measure_name(op) for op in self.ops))
 
+    def count_multi_qubit_gates(self) -> int:
+        """Gates on two or more wires, controls included (measurements and resets excluded):
+        the usual proxy for a circuit's cost on hardware."""
+        return sum(1 for op in self.ops if isinstance(op, Operation) and len(op.all_wires) >= 2)
+
     def copy(self) -> "Circuit":
         out = Circuit(self.n_qubits, self.n_clbits)
         out.ops = list(self.ops)
