@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from hybrid import Circuit, Parameter, expval, simulate
+from hybrid.sim.device import real_dtype_of
 
 from .exact import Cut, maxcut_brute_force, maxcut_heuristic
 from .hamiltonians import MaxCutProblem, maxcut_problem
@@ -156,7 +157,7 @@ def _angles(values, dtype: torch.dtype) -> torch.Tensor:
 
     Numbers and lists go through float64 first: ``torch.tensor(0.1)`` would be float32 and
     lose digits a complex128 run could resolve."""
-    real = torch.float64 if dtype == torch.complex128 else torch.float32
+    real = real_dtype_of(dtype)
     if not isinstance(values, torch.Tensor):
         values = torch.as_tensor(np.asarray(values, dtype=np.float64))
     return values.to(real)
@@ -164,7 +165,7 @@ def _angles(values, dtype: torch.dtype) -> torch.Tensor:
 
 def _optimise(circuit, cost, problem, p, seed, restarts, steps, lr, diff_method, device, dtype):
     """Adam from ``restarts`` random angle pairs at once; returns the best start's angles."""
-    real = torch.float64 if dtype == torch.complex128 else torch.float32
+    real = real_dtype_of(dtype)
     gen = torch.Generator().manual_seed(seed) if seed is not None else None
     # gamma's natural period is 2 pi / (weight unit); beta's is pi (pi/2 for the cut's symmetry).
     scale = sum(abs(w) for _, _, w in problem.edges) / len(problem.edges)

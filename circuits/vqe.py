@@ -26,6 +26,7 @@ import torch
 
 from hybrid import Circuit, Parameter, PauliSum, expval
 from hybrid.sim import gates
+from hybrid.sim.device import real_dtype_of
 
 from .exact import ground_energy
 from .hamiltonians import molecular_hamiltonian
@@ -197,7 +198,7 @@ def minimize_energy(
         raise ValueError(f"steps must be an integer >= 0; got {steps!r}")
     if not lr > 0:
         raise ValueError(f"lr must be a positive learning rate; got {lr!r}")
-    real = torch.float64 if dtype == torch.complex128 else torch.float32
+    real = real_dtype_of(dtype)
     params = initial_params.detach().to(real).clone().requires_grad_(True)
     optimiser = torch.optim.Adam([params], lr=lr)
     history: list[float] = []

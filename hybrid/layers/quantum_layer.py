@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from hybrid.sim import DIFF_METHODS, PauliSum
+from hybrid.sim.device import complex_dtype_of
 
 from .encoders import Amplitude, Encoder
 from .gatelist import to_circuit
@@ -183,7 +184,7 @@ class QuantumLayer(nn.Module):
     def _run(self, rows: torch.Tensor) -> torch.Tensor:
         w = self.weights
         spec = self.spec
-        complex_dtype = torch.complex128 if w.dtype == torch.float64 else torch.complex64
+        complex_dtype = complex_dtype_of(w.dtype)
         params = spec.bindings(rows, w)
         raw = spec.readout.exact(
             self.circuit, params, spec.initial_state(rows), complex_dtype, w.device, self.diff_method

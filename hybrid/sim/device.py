@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["resolve_device", "real_dtype_of", "check_complex_dtype"]
+__all__ = ["resolve_device", "real_dtype_of", "complex_dtype_of", "check_complex_dtype"]
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
@@ -29,3 +29,8 @@ def check_complex_dtype(dtype: torch.dtype) -> torch.dtype:
 def real_dtype_of(dtype: torch.dtype) -> torch.dtype:
     """The real dtype matching a complex one (complex64 -> float32)."""
     return torch.float64 if dtype == torch.complex128 else torch.float32
+
+
+def complex_dtype_of(dtype: torch.dtype) -> torch.dtype:
+    """The complex dtype a real one simulates in (float64 -> complex128, otherwise complex64)."""
+    return torch.complex128 if dtype == torch.float64 else torch.complex64
