@@ -124,6 +124,17 @@ def test_vqc_matches_the_same_circuit_in_pennylane():
     torch.testing.assert_close(logits, vqc.scale.detach() * ours[:, :2] + vqc.bias.detach())
 
 
+def test_float64_vqc_simulates_in_complex128():
+    torch.manual_seed(3)
+    vqc = build_model("vqc", input_shape=(3,), n_classes=2, n_qubits=3, n_layers=2).double()
+    x = torch.randn(2, 3, dtype=torch.float64)
+    ours = vqc.expvals(x).detach()
+    assert ours.dtype == torch.float64
+    for b in range(2):
+        ref = _pennylane_reuploading(x[b], vqc.input_scale.detach(), vqc.rotations.detach(), 3, 2)
+        torch.testing.assert_close(ours[b], ref, atol=1e-12, rtol=0)  # complex64 would be ~1e-7 off
+
+
 def test_vqc_with_more_classes_than_qubits_uses_a_linear_readout():
     vqc = build_model("vqc", input_shape=(3,), n_classes=5, n_qubits=3, n_layers=1)
     assert vqc(torch.randn(2, 3)).shape == (2, 5)

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from ..sim import Circuit, Parameter, Z, expval
+from ..sim.device import complex_dtype_of
 
 __all__ = ["DressedNet", "ClassicalCore", "ReuploadingVQC", "QuanvNet", "trainable_count"]
 
@@ -116,7 +117,8 @@ class ReuploadingVQC(nn.Module):
                 params[f"x{layer}_{i}"] = angles[:, layer, i]
                 a, b, c = self.rotations[layer, i]
                 params[f"a{layer}_{i}"], params[f"b{layer}_{i}"], params[f"c{layer}_{i}"] = a, b, c
-        out = expval(self.circuit, self.observables, params, device=x.device, diff_method=self.diff_method)
+        dtype = complex_dtype_of(x.dtype)  # a float64 model simulates in complex128, like QuantumLayer
+        out = expval(self.circuit, self.observables, params, dtype=dtype, device=x.device, diff_method=self.diff_method)
         return out.to(x.dtype)
 
     def forward(self, x):  # (B, d) -> (B, n_classes)
