@@ -41,6 +41,8 @@ __all__ = [
     "givens_ansatz",
     "hardware_efficient_ansatz",
     "minimize_energy",
+    "molecule_ansatz",
+    "small_random_angles",
     "vqe_molecule",
     "vqe_spin",
     "h2_dissociation_curve",
@@ -218,6 +220,23 @@ def minimize_energy(
     return best[0], tuple(history), best[1]
 
 
+def molecule_ansatz(
+    n_qubits: int, n_electrons: int, ansatz: str = "givens", *, layers: int = 2, seed: int | None = None
+) -> tuple[Circuit, torch.Tensor]:
+    """The ansatz circuit for a molecule and its starting parameters (float64).
+
+    ``"givens"`` starts at Hartree-Fock with every angle zero; ``"hardware-efficient"``
+    (``layers`` RY+CNOT layers, zero angles at Hartree-Fock) from small random angles drawn
+    with ``seed``.
+    """
+    _check_ansatz(ansatz)
+    if ansatz == "givens":
+        circuit = givens_ansatz(n_qubits, n_electrons)
+        return circuit, torch.zeros(len(circuit.parameters), dtype=torch.float64)
+    circuit = hardware_efficient_ansatz(n_qubits, layers, occupied=range(n_electrons))
+    return circuit, small_random_angles(len(circuit.parameters), seed)
+
+
 def vqe_molecule(
     symbols: Sequence[str],
     coordinates_angstrom: Sequence[float] | np.ndarray,
@@ -246,14 +265,8 @@ def vqe_molecule(
         initial_params: start here instead (e.g. the previous point of a curve).
         diff_method, device, dtype: passed to :func:`hybrid.expval`.
     """
-    _check_ansatz(ansatz)
     mol = molecular_hamiltonian(symbols, coordinates_angstrom, charge=charge, basis=basis)
-    if ansatz == "givens":
-        circuit = givens_ansatz(mol.n_qubits, mol.n_electrons)
-        start = torch.zeros(len(circuit.parameters), dtype=torch.float64)
-    else:
-        circuit = hardware_efficient_ansatz(mol.n_qubits, layers, occupied=range(mol.n_electrons))
-        start = _small_random(len(circuit.parameters), seed)
+    circuit, start = molecule_ansatz(mol.n_qubits, mol.n_electrons, ansatz, layers=layers, seed=seed)
     return _run(
         circuit, mol.hamiltonian, mol.n_qubits, ansatz, start, initial_params, steps, lr, diff_method, device, dtype,
         n_particles=mol.n_electrons,
@@ -283,7 +296,7 @@ def vqe_spin(
     if hamiltonian.wires and max(hamiltonian.wires) >= n_qubits:
         raise ValueError(f"the Hamiltonian acts on wire {max(hamiltonian.wires)} but n_qubits={n_qubits}")
     circuit = hardware_efficient_ansatz(n_qubits, n_qubits if layers is None else layers)
-    start = _small_random(len(circuit.parameters), seed)
+    start = small_random_angles(len(circuit.parameters), seed)
     return _run(circuit, hamiltonian, n_qubits, "hardware-efficient", start, initial_params, steps, lr, diff_method, device, dtype)
 
 
@@ -327,7 +340,8 @@ def _run(circuit, hamiltonian, n_qubits, ansatz, start, initial_params, steps, l
     )
 
 
-def _small_random(n: int, seed: int | None) -> torch.Tensor:
+def small_random_angles(n: int, seed: int | None) -> torch.Tensor:
+    """``n`` angles from N(0, 0.1^2), float64: near a known start, off its stationary points."""
     gen = torch.Generator().manual_seed(seed) if seed is not None else None
     return 0.1 * torch.randn(n, generator=gen, dtype=torch.float64)
 

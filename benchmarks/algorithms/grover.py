@@ -14,7 +14,6 @@ Run: ``python -c "from benchmarks.algorithms import grover; print(grover.run(Tru
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import torch

@@ -13,12 +13,11 @@ Run: ``python -c "from benchmarks.algorithms import vqe; print(vqe.run(True, 'cp
 
 from __future__ import annotations
 
-import torch
 
 from benchmarks.timing import time_call
 from circuits.exact import ground_energy
 from circuits.hamiltonians import molecular_hamiltonian, tfim_hamiltonian
-from circuits.vqe import givens_ansatz, hardware_efficient_ansatz, minimize_energy
+from circuits.vqe import hardware_efficient_ansatz, minimize_energy, molecule_ansatz, small_random_angles
 from hybrid.sim.device import resolve_device
 
 __all__ = ["run"]
@@ -42,12 +41,7 @@ def _spin_cases(quick: bool) -> list[tuple[int, int, int]]:
 
 def _molecule_row(distance: float, ansatz: str, steps: int, device) -> dict:
     build_s, mol = time_call(lambda: molecular_hamiltonian(["H", "H"], [0, 0, 0, 0, 0, distance]))
-    if ansatz == "givens":
-        circuit = givens_ansatz(mol.n_qubits, mol.n_electrons)
-        start = torch.zeros(len(circuit.parameters), dtype=torch.float64)
-    else:
-        circuit = hardware_efficient_ansatz(mol.n_qubits, 3, occupied=range(mol.n_electrons))
-        start = 0.1 * torch.randn(len(circuit.parameters), generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    circuit, start = molecule_ansatz(mol.n_qubits, mol.n_electrons, ansatz, layers=3, seed=0)
     row = _compare(mol.hamiltonian, mol.n_qubits, circuit, start, steps, 0.1, device, n_particles=mol.n_electrons)
     error = row["energy_error"]
     row.update(
@@ -63,7 +57,7 @@ def _molecule_row(distance: float, ansatz: str, steps: int, device) -> dict:
 def _spin_row(n: int, layers: int, steps: int, device) -> dict:
     hamiltonian = tfim_hamiltonian(n, 1.0, 1.0)
     circuit = hardware_efficient_ansatz(n, layers)
-    start = 0.1 * torch.randn(len(circuit.parameters), generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    start = small_random_angles(len(circuit.parameters), 0)
     row = _compare(hamiltonian, n, circuit, start, steps, 0.05, device)
     rel = row["energy_error"] / abs(row["exact_energy"])
     row.update(
@@ -99,8 +93,8 @@ def _warm_up(device) -> None:
     """Import PennyLane's qchem and run two optimiser steps, so the first row's times are
     not one-off start-up costs."""
     mol = molecular_hamiltonian(["H", "H"], [0, 0, 0, 0, 0, 0.7414])
-    circuit = givens_ansatz(mol.n_qubits, mol.n_electrons)
-    minimize_energy(circuit, mol.hamiltonian, torch.zeros(len(circuit.parameters)), steps=2, lr=0.1, device=device)
+    circuit, start = molecule_ansatz(mol.n_qubits, mol.n_electrons)
+    minimize_energy(circuit, mol.hamiltonian, start, steps=2, lr=0.1, device=device)
 
 
 def run(quick: bool, device: str) -> list[dict]:
