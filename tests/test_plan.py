@@ -141,13 +141,18 @@ def test_plan_is_compiled_once_per_structure(monkeypatch):
     assert len(calls) == 3
 
 
-def test_qft_like_circuits_fuse_into_few_passes():
-    n = 12
+def _qft_without_swaps(n: int) -> Circuit:
+    """H and controlled phases, written out here so engine tests do not lean on circuits.qft."""
     c = Circuit(n)
     for j in range(n):
         c.h(j)
         for k in range(j + 1, n):
             c.cp(np.pi / 2 ** (k - j), k, j)
+    return c
+
+
+def test_qft_like_circuits_fuse_into_few_passes():
+    c = _qft_without_swaps(12)
     steps = compile_plan(c, frozenset(), FusionConfig())
     assert len(steps) < len(c.ops) / 3
     assert any(s.kind is StepKind.PHASE for s in steps)
@@ -208,11 +213,7 @@ def _mixed_circuit(theta, phi) -> Circuit:
     """Constant blocks (QFT-like phases, CNOTs, a Toffoli, fixed rotations, a diagonal)
     around blocks that hold the parameters ``theta`` and ``phi``."""
     n = 6
-    c = Circuit(n)
-    for j in range(n):
-        c.h(j)
-        for k in range(j + 1, n):
-            c.cp(np.pi / 2 ** (k - j), k, j)
+    c = _qft_without_swaps(n)
     c.ry(theta, 2).cx(2, 3).rz(phi, 3).ccx(0, 1, 5).rx(0.7, 4).cx(4, 5)
     c.diagonal(np.exp(1j * np.array([0.1, 0.2, 0.3, 0.4])), [1, 4])
     for w in range(n):
