@@ -341,17 +341,14 @@ def parse_graph(spec: str, seed: int | None):
 
 def run_qaoa(args: argparse.Namespace) -> dict:
     qaoa = _algorithm("qaoa")
-    from circuits.hamiltonians import maxcut_problem
-
     graph = parse_graph(args.graph, args.seed)
-    problem = maxcut_problem(graph)
     res = qaoa.maxcut_qaoa(graph, args.p, seed=args.seed, shots=args.shots, device=args.device)
     bits = list(res.best_cut.bits)
     return {
         "algorithm": "qaoa",
         "graph": args.graph,
-        "nodes": problem.n,
-        "edges": len(problem.edges),
+        "nodes": graph.number_of_nodes(),
+        "edges": graph.number_of_edges(),
         "p": args.p,
         "expectation": res.expectation,
         "max_cut": res.max_cut,
@@ -360,7 +357,7 @@ def run_qaoa(args: argparse.Namespace) -> dict:
         "best_cut_bits": "".join(map(str, bits)),
         "best_cut_value": res.best_cut.value,
         "best_cut_ratio": res.best_cut.value / res.max_cut if res.max_cut > 0 else float("nan"),
-        "partition": [sorted(side, key=str) for side in problem.partition(bits)],
+        "partition": [sorted(side, key=str) for side in res.partition],
         "gammas": list(res.gammas),
         "betas": list(res.betas),
         "qubits": res.n_qubits,
