@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 import hybrid
-import hybrid.sim.plan
+import hybrid.sim.fuse
 from hybrid import MemoryLimitError, X, Y, Z
 from hybrid.layers import ExpZ, Probs, QuantumLayer
 
@@ -154,7 +154,7 @@ def test_circuit_is_planned_once(mocker):
     """The circuit object is built at construction; forward calls only feed it numbers."""
     layer = make("angle-sel-z")
     circuit = layer.circuit
-    fuse = mocker.spy(hybrid.sim.plan, "_fuse")
+    fuse = mocker.spy(hybrid.sim.fuse, "_fuse")
     build = mocker.spy(hybrid.layers.quantum_layer, "to_circuit")
     for seed in range(4):
         x = inputs(layer, batch=5, seed=seed).requires_grad_(True)

@@ -7,9 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hybrid import Circuit, Parameter, Z, expval, pauli_word, simulate
-from hybrid.sim import kernels, plan
+from hybrid.sim import fuse, kernels, operators
 from hybrid.sim.params import ParamExpr
-from hybrid.sim.plan import FusionConfig, StepKind, compile_plan
+from hybrid.sim.fuse import DenseStep, FusionConfig, InstructionStep, PhaseStep, ProductStep, compile_plan
 
 from .reference import pauli_sum_matrix, reference_state
 from .strategies import build_ours, random_programs
@@ -111,7 +111,7 @@ def test_in_place_single_ops_equal_generic(case):
     np.testing.assert_allclose(got.numpy(), want.numpy(), atol=1e-12)
     # The op really took an in-place path: one single step, or one step on a single wire.
     (step,) = compile_plan(c, frozenset(), tiny)
-    assert step.kind is StepKind.SINGLE or len(step.wires) == 1
+    assert isinstance(step, InstructionStep) or len(step.wires) == 1
 
 
 def test_initial_state_is_not_modified_in_place():
@@ -123,8 +123,8 @@ def test_initial_state_is_not_modified_in_place():
 
 def test_plan_is_compiled_once_per_structure(monkeypatch):
     calls = []
-    real = plan._fuse
-    monkeypatch.setattr(plan, "_fuse", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = fuse._fuse
+    monkeypatch.setattr(fuse, "_fuse", lambda *a, **k: calls.append(1) or real(*a, **k))
     theta = Parameter("theta")
     c = Circuit(6)
     for w in range(6):
@@ -155,7 +155,7 @@ def test_qft_like_circuits_fuse_into_few_passes():
     c = _qft_without_swaps(12)
     steps = compile_plan(c, frozenset(), FusionConfig())
     assert len(steps) < len(c.ops) / 3
-    assert any(s.kind is StepKind.PHASE for s in steps)
+    assert any(isinstance(s, PhaseStep) for s in steps)
 
 
 def test_layered_block_programs_equal_generic_with_gradients():
@@ -186,8 +186,8 @@ def test_layered_block_programs_equal_generic_with_gradients():
         for a, b in zip(grads, results[0][1]):
             np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-10)
     steps = compile_plan(circuit(), frozenset(range(n)), FusionConfig())
-    kinds = {seg.kind for s in steps for seg in s.program}
-    assert plan.SegmentKind.LAYER in kinds and plan.SegmentKind.PERMUTE in kinds
+    kinds = {seg.kind for s in steps if isinstance(s, DenseStep) for seg in s.program}
+    assert fuse.SegmentKind.LAYER in kinds and fuse.SegmentKind.PERMUTE in kinds
 
 
 @settings(max_examples=30, deadline=None)
@@ -203,7 +203,7 @@ def test_product_state_prefix_from_any_basis_state(program, index):
     generic = simulate(c, initial_state=index, dtype=torch.complex128, fusion=False)
     np.testing.assert_allclose(fused.vector.numpy(), generic.vector.numpy(), atol=1e-10)
     steps = compile_plan(c, frozenset(), FusionConfig(), product_start=True)
-    assert steps[0].kind is StepKind.PRODUCT and len(steps[0].ops) >= 3 * n
+    assert isinstance(steps[0], ProductStep) and len(steps[0].ops) >= 3 * n
 
 
 # --- constant blocks: built once per (plan, dtype, device), reused across runs ------------
@@ -224,14 +224,14 @@ def _mixed_circuit(theta, phi) -> Circuit:
 
 def _counting_block_operator(monkeypatch) -> list:
     calls = []
-    real = plan.block_operator
-    monkeypatch.setattr(plan, "block_operator", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
+    real = operators.block_operator
+    monkeypatch.setattr(operators, "block_operator", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
     return calls
 
 
 def _plan_of(c: Circuit) -> tuple:
     """The plan a default CPU run of ``c`` (batch 1, from |0...0>) compiled."""
-    (steps,) = [v for k, v in c.__dict__["_plan_cache"].items() if k[0] == c.version and k[3]]
+    (steps,) = [v for k, v in fuse.cached_plans(c).items() if len(k) == 4 and k[0] == c.version and k[3]]
     return steps
 
 
@@ -241,12 +241,12 @@ def test_constant_blocks_are_built_once_and_reused(monkeypatch):
     first = simulate(c, dtype=torch.complex128, device="cpu").vector
     built = len(calls)
     steps = _plan_of(c)
-    blocks = [s for s in steps if s.kind in (StepKind.DENSE, StepKind.PHASE)]
+    blocks = [s for s in steps if isinstance(s, DenseStep | PhaseStep)]
     assert built == len(blocks) > 0 and all(s.constant for s in blocks)
-    cached = [s.built[(torch.complex128, torch.device("cpu"))] for s in blocks]
+    cached = [operators.cached_operators(s)[(torch.complex128, torch.device("cpu"))] for s in blocks]
     second = simulate(c, dtype=torch.complex128, device="cpu").vector
     assert len(calls) == built  # nothing rebuilt
-    assert all(s.built[(torch.complex128, torch.device("cpu"))] is m for s, m in zip(blocks, cached))
+    assert all(operators.cached_operators(s)[(torch.complex128, torch.device("cpu"))] is m for s, m in zip(blocks, cached))
     assert torch.equal(first, second)
     np.testing.assert_allclose(second.numpy(), reference_state(c), atol=1e-12)
     # Autograd runs (twice: build, then reuse) differentiate through cached blocks, and a
@@ -262,8 +262,8 @@ def test_constant_blocks_are_built_once_and_reused(monkeypatch):
         amp = np.cos(0.3) * u0[5] + np.sin(0.3) * u1[5]
         want = 2 * np.real(np.conj(amp) * (-np.sin(0.3) * u0[5] + np.cos(0.3) * u1[5]))
         np.testing.assert_allclose(float(grad), want, atol=1e-12)
-    plans = [v for v in c.__dict__["_plan_cache"].values() if isinstance(v, tuple)]
-    cached = [m for steps in plans for s in steps for m in s.built.values() if isinstance(m, torch.Tensor)]
+    plans = [v for v in fuse.cached_plans(c).values() if isinstance(v, tuple)]
+    cached = [m for steps in plans for s in steps for m in operators.cached_operators(s).values() if isinstance(m, torch.Tensor)]
     assert len(plans) == 2 and cached
     assert all(not m.requires_grad and m.grad_fn is None for m in cached)
 
@@ -278,15 +278,16 @@ def test_constant_block_cache_is_per_dtype_and_device(monkeypatch):
     assert narrow.dtype == torch.complex64
     steps = _plan_of(c)
     for s in steps:
-        if s.kind in (StepKind.DENSE, StepKind.PHASE):
-            assert {m.dtype for m in s.built.values()} == {torch.complex64, torch.complex128}
+        if isinstance(s, DenseStep | PhaseStep):
+            assert {m.dtype for m in operators.cached_operators(s).values()} == {torch.complex64, torch.complex128}
     np.testing.assert_allclose(narrow.numpy(), wide.numpy(), atol=1e-5)
     # Another device gets its own entry (the meta device stands in where no GPU exists).
-    block = next(s for s in steps if s.kind is StepKind.DENSE)
+    block = next(s for s in steps if isinstance(s, DenseStep))
     values = [[torch.tensor([float(p)], dtype=torch.float64) for p in op.params] for op in c.ops]
-    meta = plan.step_operator(block, c.ops, values, torch.complex128, torch.device("meta"))
-    assert meta.device.type == "meta" and len(block.built) == 3
-    assert block.built[(torch.complex128, torch.device("cpu"))].device.type == "cpu"
+    meta = operators.step_operator(block, c.ops, values, torch.complex128, torch.device("meta"))
+    built = operators.cached_operators(block)
+    assert meta.device.type == "meta" and len(built) == 3
+    assert built[(torch.complex128, torch.device("cpu"))].device.type == "cpu"
 
 
 def test_rebound_parametrised_circuit_matches_reference():
@@ -297,11 +298,11 @@ def test_rebound_parametrised_circuit_matches_reference():
     steps = _plan_of(c)
     symbolic = {i for i, op in enumerate(c.ops) if any(isinstance(p, ParamExpr) for p in op.params)}
     for s in steps:
-        if s.kind is StepKind.PRODUCT:  # made afresh each run (one cheap product state)
+        if isinstance(s, ProductStep):  # made afresh each run (one cheap product state)
             continue
         assert s.constant == (not symbolic & set(s.ops))
         if not s.constant:
-            assert not s.built  # rebuilt from the values of each run, never cached
+            assert not operators.cached_operators(s)  # rebuilt from the values of each run, never cached
     assert any(s.constant for s in steps) and any(not s.constant for s in steps)
 
 
@@ -353,6 +354,6 @@ def test_large_constant_permutation_keeps_its_gather_index(controlled, adjoint):
         want[:, half * 2**k : (half + 1) * 2**k] = out
     for got in runs:
         np.testing.assert_allclose(got.numpy(), want, atol=1e-12)
-    single = [s for s in next(iter(c.__dict__["_plan_cache"].values())) if s.kind is StepKind.SINGLE]
-    cached = [m for s in single for m in s.built.values()]
+    steps = next(v for v in fuse.cached_plans(c).values() if isinstance(v, tuple))
+    cached = [m for s in steps if isinstance(s, InstructionStep) for m in operators.cached_operators(s).values()]
     assert any(isinstance(m, kernels.PermutationIndex) for m in cached)

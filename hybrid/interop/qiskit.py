@@ -14,12 +14,14 @@ and as a last resort through its matrix.
 
 from __future__ import annotations
 
+import functools
 import re
 import numpy as np
 import torch
 
 from ..sim import gates as g
-from ..sim.circuit import Circuit, Measure, Operation
+from ..sim.circuit import Circuit
+from ..sim.instructions import Measure, Operation
 from ..sim.params import ParamExpr, Parameter
 
 try:
@@ -228,16 +230,26 @@ def to_qiskit(circuit: Circuit) -> "QuantumCircuit":
         qc.add_register(ClassicalRegister(circuit.n_clbits, "c"))
     symbols: dict[str, QiskitParameter] = {}
     for op in circuit.ops:
-        if isinstance(op, Measure):
-            if op.reset:
-                if op.clbit is not None:
-                    qc.measure(op.wire, op.clbit)
-                qc.reset(op.wire)
-            else:
-                qc.measure(op.wire, op.clbit)
-            continue
-        _emit(qc, op, symbols, list(zip(op.condition.clbits, op.condition.bit_values())) if op.condition else [])
+        _emit_instruction(op, qc, symbols)
     return qc
+
+
+@functools.singledispatch
+def _emit_instruction(op, qc, symbols) -> None:
+    raise TypeError(f"no Qiskit form for a {type(op).__name__} instruction")
+
+
+@_emit_instruction.register
+def _(op: Measure, qc, symbols) -> None:
+    if op.clbit is not None:
+        qc.measure(op.wire, op.clbit)
+    if op.reset:
+        qc.reset(op.wire)
+
+
+@_emit_instruction.register
+def _(op: Operation, qc, symbols) -> None:
+    _emit(qc, op, symbols, list(zip(op.condition.clbits, op.condition.bit_values())) if op.condition else [])
 
 
 def _emit(qc, op: Operation, symbols, conditions: list[tuple[int, int]]) -> None:

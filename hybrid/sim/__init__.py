@@ -3,16 +3,18 @@
 No PennyLane or Qiskit imports below this package.
 """
 
-from .circuit import Circuit, Condition, Measure, Operation
+from .circuit import Circuit
+from .fuse import FusionConfig
+from .instructions import Condition, Measure, Operation
 from .expval import DIFF_METHODS, expval
 from .memory import MemoryLimitError
 from .observables import PauliSum, I, X, Y, Z, parse_observable, pauli_word
 from .params import Parameter
-from .plan import FusionConfig
 from .simulate import simulate
 from .state import State
+from .statevector import StateVector
 
 __all__ = [
     "Circuit", "Condition", "Measure", "Operation", "MemoryLimitError", "PauliSum", "I", "X", "Y", "Z",
-    "parse_observable", "pauli_word", "Parameter", "simulate", "State", "expval", "DIFF_METHODS", "FusionConfig",
+    "parse_observable", "pauli_word", "Parameter", "simulate", "State", "StateVector", "expval", "DIFF_METHODS", "FusionConfig",
 ]  # fmt: skip

@@ -11,96 +11,19 @@ from __future__ import annotations
 import contextlib
 import math
 from collections import Counter
-from dataclasses import dataclass, replace
 from typing import Iterator, Sequence
 
 import numpy as np
 import torch
 
 from . import gates as g
-from .params import ParamExpr, ParamValue, check_value
+from .instructions import Condition, Instruction, Measure, Operation
+from .params import ParamExpr, ParamValue
 
 __all__ = ["Circuit", "Operation", "Measure", "Condition"]
 
 
-@dataclass(frozen=True)
-class Condition:
-    """Apply an operation only where the classical bits ``clbits`` read ``value``."""
-
-    clbits: tuple[int, ...]
-    value: int
-
-    def bit_values(self) -> tuple[int, ...]:
-        n = len(self.clbits)
-        return tuple((self.value >> (n - 1 - i)) & 1 for i in range(n))
-
-
-@dataclass(frozen=True, eq=False)
-class Operation:
-    """One gate application.
-
-    ``wires`` are the target wires, ``controls`` the control wires (the gate acts where
-    every control wire equals its ``control_values`` entry). ``data`` holds the matrix,
-    phase vector or permutation of data-defined gates (unitary/diagonal/permutation).
-    ``adjoint`` applies the conjugate transpose, which is how ``inverse()`` works.
-    """
-
-    gate: g.Gate
-    wires: tuple[int, ...]
-    params: tuple[ParamValue, ...] = ()
-    controls: tuple[int, ...] = ()
-    control_values: tuple[int, ...] = ()
-    adjoint: bool = False
-    data: object = None
-    condition: Condition | None = None
-
-    @property
-    def all_wires(self) -> tuple[int, ...]:
-        return self.controls + self.wires
-
-    @property
-    def data_batch(self) -> int | None:
-        """Batch size of per-sample ``data`` (a ``(B, d, d)`` unitary or ``(B, d)``
-        diagonal); ``None`` when the data is shared or absent."""
-        if not isinstance(self.data, torch.Tensor):
-            return None
-        per_sample_dim = 3 if self.gate.kind is g.Kind.DENSE else 2
-        return self.data.shape[0] if self.data.dim() == per_sample_dim else None
-
-    @property
-    def name(self) -> str:
-        """A readable name: ``cx``, ``ccx``, ``c3x``, ``sdg``, ``rz``..."""
-        base = self.gate.name
-        if self.adjoint and self.gate.n_params == 0 and base not in _SELF_INVERSE:
-            base += "dg"
-        n = len(self.controls)
-        prefix = "" if n == 0 else "c" * n if n <= 2 else f"c{n}"
-        return prefix + base
-
-
-_SELF_INVERSE = {"id", "x", "y", "z", "h", "swap", "permutation"}
 _ARRAY_PERMUTATION_WIRES = 12  # permutation tables this wide are stored as numpy arrays
-
-
-@dataclass(frozen=True)
-class Measure:
-    """Measure ``wire`` in the computational basis mid-circuit.
-
-    The outcome is stored in classical bit ``clbit`` (``None``: not stored). With
-    ``reset=True`` the wire is returned to |0> afterwards (a reset is a measurement whose
-    outcome is thrown away, followed by X when it was 1).
-    """
-
-    wire: int
-    clbit: int | None
-    reset: bool = False
-
-    @property
-    def all_wires(self) -> tuple[int, ...]:
-        return (self.wire,)
-
-
-Instruction = Operation | Measure
 
 
 class Circuit:
@@ -119,17 +42,26 @@ class Circuit:
             raise ValueError(f"a circuit needs at least one qubit; got n_qubits={n_qubits!r}")
         self.n_qubits = n_qubits
         self.n_clbits = int(n_clbits)
-        self.ops: list[Instruction] = []  # append through the builders: they bump `version`
+        self._ops: list[Instruction] = []  # grows only through append(), which bumps `version`
+        self._frozen: tuple[Instruction, ...] | None = ()  # read-only view, rebuilt after appends
         self._conditions: list[Condition] = []
         self._version = 0
 
     # --- container protocol -------------------------------------------------------------
 
     def __len__(self) -> int:
-        return len(self.ops)
+        return len(self._ops)
 
     def __iter__(self) -> Iterator[Instruction]:
         return iter(self.ops)
+
+    @property
+    def ops(self) -> tuple[Instruction, ...]:
+        """The instructions, read-only: change a circuit only through its builders
+        (a cached plan is keyed on :attr:`version`, which only they bump)."""
+        if self._frozen is None:
+            self._frozen = tuple(self._ops)
+        return self._frozen
 
     def __repr__(self) -> str:
         return f"Circuit(n_qubits={self.n_qubits}, ops={len(self.ops)}, parameters={self.parameters})"
@@ -143,53 +75,54 @@ class Circuit:
     def parameters(self) -> list[str]:
         """Names of the symbolic parameters, in order of first use."""
         seen: dict[str, None] = {}
-        for op in self.ops:
-            if isinstance(op, Operation):
-                for p in op.params:
-                    if isinstance(p, ParamExpr):
-                        seen.setdefault(p.name, None)
+        for op in self._ops:
+            for p in op.params:
+                if isinstance(p, ParamExpr):
+                    seen.setdefault(p.name, None)
         return list(seen)
 
     @property
     def has_measurements(self) -> bool:
-        return any(isinstance(op, Measure) for op in self.ops)
+        return any(isinstance(op, Measure) for op in self._ops)
+
+    @property
+    def is_unitary(self) -> bool:
+        """Whether every instruction is a plain gate (no measurement, reset, condition...)."""
+        return all(op.unitary for op in self._ops)
 
     def count_ops(self) -> dict[str, int]:
         """How many of each operation, by readable name (``cx``, ``rz``, ``measure``...)."""
-        return dict(Counter(op.name if isinstance(op, Operation) else _measure_name(op) for op in self.ops))
+        return dict(Counter(op.name for op in self._ops))
 
     def count_multi_qubit_gates(self) -> int:
         """Gates on two or more wires, controls included (measurements and resets excluded):
         the usual proxy for a circuit's cost on hardware."""
-        return sum(1 for op in self.ops if isinstance(op, Operation) and len(op.all_wires) >= 2)
+        return sum(1 for op in self._ops if isinstance(op, Operation) and len(op.all_wires) >= 2)
 
     def copy(self) -> "Circuit":
         out = Circuit(self.n_qubits, self.n_clbits)
-        out.ops = list(self.ops)
+        for op in self._ops:
+            out._push(op)
         return out
 
     # --- generic appending --------------------------------------------------------------
 
     def append(self, op: Instruction) -> "Circuit":
-        """Append an already-built operation after checking its wires and parameters."""
-        if isinstance(op, Measure):
-            if self._conditions:
-                raise ValueError("a measurement or reset cannot be classically conditioned")
-            self._check_wires((op.wire,))
-            if op.clbit is not None:
-                self.n_clbits = max(self.n_clbits, op.clbit + 1)
-            self.ops.append(op)
-            self._version += 1
-            return self
+        """Append an already-built instruction after checking its wires and parameters."""
         self._check_wires(op.all_wires)
-        self._check_params(op)
+        op.check_params()
         if self._conditions:
-            op = replace(op, condition=_merge_conditions(op.condition, *self._conditions))
-        if op.condition is not None:
-            self.n_clbits = max(self.n_clbits, max(op.condition.clbits) + 1)
-        self.ops.append(op)
-        self._version += 1
+            op = op.conditioned(self._conditions[0].merged(*self._conditions[1:]))
+        self._push(op)
         return self
+
+    def _push(self, op: Instruction) -> None:
+        """Append a checked instruction: grow the classical register, bump the version."""
+        if op.clbits:
+            self.n_clbits = max(self.n_clbits, max(op.clbits) + 1)
+        self._ops.append(op)
+        self._frozen = None
+        self._version += 1
 
     def apply(
         self,
@@ -220,14 +153,6 @@ class Circuit:
                 )
         if len(set(wires)) != len(wires):
             raise ValueError(f"an operation uses a wire twice: wires {list(wires)}")
-
-    def _check_params(self, op: Operation) -> None:
-        if len(op.params) != op.gate.n_params:
-            raise ValueError(
-                f"gate {op.gate.name!r} takes {op.gate.n_params} parameter(s); got {len(op.params)}"
-            )
-        for i, p in enumerate(op.params):
-            check_value(p, f"gate {op.gate.name!r} parameter {i}")
 
     # --- single-qubit gates -------------------------------------------------------------
 
@@ -451,16 +376,7 @@ class Circuit:
                 raise ValueError(f"the sub-circuit has {other.n_clbits} classical bit(s); got clbits={list(clbits)}")
         self.n_clbits = max([self.n_clbits] + [b + 1 for b in bit_map])
         for op in other.ops:
-            if isinstance(op, Measure):
-                clbit = None if op.clbit is None else bit_map[op.clbit]
-                self.append(replace(op, wire=mapping[op.wire], clbit=clbit))
-                continue
-            condition = op.condition
-            if condition is not None:
-                condition = Condition(tuple(bit_map[b] for b in condition.clbits), condition.value)
-            self.append(
-                replace(op, wires=_mapped(op.wires, mapping), controls=_mapped(op.controls, mapping), condition=condition)
-            )
+            self.append(op.remap(mapping, bit_map))
         return self
 
     def ctrl(
@@ -481,35 +397,18 @@ class Circuit:
             raise ValueError("control_values needs one 0/1 entry per control wire")
         mapping = _wire_map(other.n_qubits, wires)
         for op in other.ops:
-            if isinstance(op, Measure) or op.condition is not None:
-                raise ValueError("cannot control a circuit that measures, resets or has classical conditions")
-            self.append(
-                replace(
-                    op,
-                    wires=_mapped(op.wires, mapping),
-                    controls=controls + _mapped(op.controls, mapping),
-                    control_values=values + op.control_values,
-                )
-            )
+            self.append(op.remap(mapping).controlled(controls, values))
         return self
 
     def inverse(self) -> "Circuit":
         """The adjoint circuit: operations reversed, each replaced by its inverse."""
         out = Circuit(self.n_qubits, self.n_clbits)
-        for op in reversed(self.ops):
-            if isinstance(op, Measure) or op.condition is not None:
-                raise ValueError(
-                    "cannot invert a circuit with mid-circuit measurement, reset or classical conditions"
-                )
-            out.ops.append(replace(op, adjoint=not op.adjoint))
+        for op in reversed(self._ops):
+            out._push(op.inverse())
         return out
 
 
 # --- module helpers --------------------------------------------------------------------------
-
-
-def _measure_name(op: Measure) -> str:
-    return "reset" if op.clbit is None else "measure"
 
 
 def _wire_tuple(wires: int | Sequence[int]) -> tuple[int, ...]:
@@ -527,29 +426,6 @@ def _wire_map(n: int, wires: Sequence[int] | None) -> list[int]:
     if len(wires) != n:
         raise ValueError(f"the sub-circuit has {n} qubit(s) but {len(wires)} wire(s) were given: {wires}")
     return wires
-
-
-def _mapped(wires: tuple[int, ...], mapping: list[int]) -> tuple[int, ...]:
-    return tuple(mapping[w] for w in wires)
-
-
-def _merge_conditions(*conditions: Condition | None) -> Condition:
-    bits: list[int] = []
-    values: list[int] = []
-    for cond in conditions:
-        if cond is None:
-            continue
-        for b, v in zip(cond.clbits, cond.bit_values()):
-            if b in bits:
-                if values[bits.index(b)] != v:
-                    raise ValueError(f"contradictory conditions on classical bit {b}")
-                continue
-            bits.append(b)
-            values.append(v)
-    value = 0
-    for v in values:
-        value = (value << 1) | v
-    return Condition(tuple(bits), value)
 
 
 def _as_complex_tensor(x) -> torch.Tensor:

@@ -7,12 +7,12 @@ from typing import Mapping, Sequence
 import numpy as np
 import torch
 
-from .adjoint import AdjointExpval, ExpvalProblem, flatten_values
-from .circuit import Circuit, Operation
-from .measure import expvals
+from .circuit import Circuit
+from .diff.adjoint import AdjointExpval
+from .diff.problem import ExpvalProblem, flatten_values
+from .diff.shift import ParameterShiftExpval
+from .fuse import FusionConfig
 from .observables import PauliSum, parse_observable
-from .plan import FusionConfig
-from .shift import ParameterShiftExpval
 from .simulate import prepare, simulate
 
 __all__ = ["expval", "DIFF_METHODS"]
@@ -52,7 +52,7 @@ def expval(
         state = simulate(
             circuit, params, initial_state=initial_state, dtype=dtype, device=device, fusion=fusion
         )
-        out = expvals(state.amplitudes, circuit.n_qubits, obs)  # (B, n_obs)
+        out = state.statevector.expvals(obs)  # (B, n_obs)
         if not state.batched:
             out = out[0]
         return out[..., 0] if single else out
@@ -60,28 +60,30 @@ def expval(
 
 
 def _custom_gradient(circuit, obs, params, initial_state, dtype, device, diff_method, fusion, single):
-    if circuit.has_measurements or any(isinstance(op, Operation) and op.condition for op in circuit.ops):
+    if not circuit.is_unitary:
         raise ValueError(
             f"diff_method={diff_method!r} needs a circuit without mid-circuit measurements, resets or "
             "classically conditioned gates; use 'backprop'"
         )
     for op in circuit.ops:
-        if isinstance(op.data, torch.Tensor) and op.data.requires_grad:
+        if isinstance(getattr(op, "data", None), torch.Tensor) and op.data.requires_grad:
             raise ValueError(f"diff_method={diff_method!r} differentiates gate parameters, not matrices; use 'backprop'")
     job = prepare(circuit, params, initial_state, dtype, device, fusion, extra_states=1)
     shapes, flat = flatten_values(job.values)
     problem = ExpvalProblem(circuit, obs, shapes, job.config, job.initial_index)
+    psi0, batched = job.state.tensor, job.batched
+    del job  # the gradient methods lay out their own buffers around psi0
     if diff_method == "parameter-shift":
-        out = ParameterShiftExpval.apply(problem, job.psi, *flat)  # (B, n_obs)
+        out = ParameterShiftExpval.apply(problem, psi0, *flat)  # (B, n_obs)
     else:
-        psi0, pair = job.psi, None
+        pair = None
         if not psi0.requires_grad:
             # Lay psi0 out as the first half of the sweep's two-state buffer: no extra copy.
             batch = psi0.shape[0]
             pair = torch.empty((2 * batch, psi0.shape[1]), dtype=psi0.dtype, device=psi0.device)
-            psi0 = job.psi = pair[:batch].copy_(psi0)  # the original is released here
+            psi0 = pair[:batch].copy_(psi0)  # the original is released here
         out = AdjointExpval.apply(problem, psi0, pair, *flat)
-    if not job.batched:
+    if not batched:
         out = out[0]
     return out[..., 0] if single else out
 

@@ -1,9 +1,9 @@
-"""The only code that knows the state layout.
+"""Pure tensor functions beneath :class:`~hybrid.sim.statevector.StateVector`.
 
-A state is a tensor of shape ``(B, 2, 2, ..., 2)``: the batch axis first (always present),
-then one axis per wire, wire 0 first (so wire 0 is the most significant bit of the flat
-index). Wire ``w`` lives on axis ``w + 1``. Every kernel is a pure function: it takes such
-a tensor and the *axes* it acts on and returns the new tensor, differentiable end to end.
+A kernel takes a tensor of shape ``(B, 2, 2, ..., 2)`` (the batch axis first, then one
+axis per wire) and the *axes* it acts on, and returns the new tensor, differentiable end
+to end; which wire sits on which axis is the state object's business (wire ``w`` on axis
+``w + 1``), and fused blocks reuse the same kernels on their identity grids.
 
 Kernels also accept a sub-state with fewer axes (what is left after fixing control
 wires), which is how controlled gates touch only their control=1 slice.
@@ -21,7 +21,10 @@ import torch
 
 from .gates import Kind
 
-__all__ = ["apply_dense", "apply_diagonal", "apply_permutation", "apply_controlled", "PermutationIndex"]
+__all__ = [
+    "apply_dense", "apply_diagonal", "apply_permutation", "apply_controlled", "apply_generic", "apply_block",
+    "apply_phase_block", "apply_inplace", "cross_matrix", "PermutationIndex",
+]  # fmt: skip
 
 Axes = Sequence[int]
 
@@ -128,6 +131,68 @@ def apply_controlled(
     out = psi.clone()
     out[tuple(index)] = inner(psi[tuple(index)], sub_axes)
     return out
+
+
+_KERNELS = {Kind.DENSE: apply_dense, Kind.DIAGONAL: apply_diagonal, Kind.PERMUTATION: apply_permutation}
+
+
+def apply_generic(
+    psi: torch.Tensor,
+    kind: Kind,
+    matrix,
+    target_axes: Axes,
+    control_axes: Axes = (),
+    control_values: Sequence[int] = (),
+) -> torch.Tensor:
+    """Any gate, out of place: the kernel for its ``kind``, on its control slice only.
+
+    The generic path every fast path is checked against; it serves whole states, fused
+    blocks' identity grids and the adjoint sweep alike (the caller places wires on axes).
+    """
+    kernel = _KERNELS[kind]
+
+    def inner(sub: torch.Tensor, axes: list[int]) -> torch.Tensor:
+        return kernel(sub, matrix, axes)
+
+    if control_axes:
+        return apply_controlled(psi, control_axes, control_values, target_axes, inner)
+    return inner(psi, list(target_axes))
+
+
+def cross_matrix(
+    lam: torch.Tensor,
+    psi: torch.Tensor,
+    target_axes: Axes,
+    control_axes: Axes = (),
+    control_values: Sequence[int] = (),
+    diagonal: bool = False,
+) -> torch.Tensor:
+    """``M`` with <lam| U |psi> = sum(U * M) for any U on the target axes, inside the
+    control slice: ``(B, d, d)``, or ``(B, d)`` for a diagonal U (the adjoint method's
+    overlap of two states around one gate)."""
+    index: list[object] = [slice(None)] * psi.dim()
+    for a, v in zip(control_axes, control_values):
+        index[a] = v
+    lam_s, psi_s = lam[tuple(index)], psi[tuple(index)]
+    axes = [a - sum(c < a for c in control_axes) for a in target_axes]
+    k, batch = len(axes), psi.shape[0]
+    if diagonal:
+        # Sum conj(lam) * psi over every axis but the targets, in the targets' order.
+        prod = lam_s.conj() * psi_s
+        others = [a for a in range(1, prod.dim()) if a not in axes]
+        reduced = prod.sum(dim=others) if others else prod
+        order = sorted(range(k), key=lambda i: axes[i])
+        return reduced.permute(0, *(1 + order.index(i) for i in range(k))).reshape(batch, 2**k)
+    if k == 1:  # the common case: four overlaps of half-states, one half-size temporary
+        a = axes[0]
+        halves_l = [lam_s.select(a, bit) for bit in (0, 1)]
+        halves_p = [psi_s.select(a, bit) for bit in (0, 1)]
+        entries = [[(x.conj() * y).reshape(batch, -1).sum(-1) for y in halves_p] for x in halves_l]
+        return torch.stack([torch.stack(row, -1) for row in entries], -2)  # (B, 2, 2)
+    ends = list(range(lam_s.dim() - k, lam_s.dim()))
+    rows_l = torch.movedim(lam_s, axes, ends).reshape(batch, -1, 2**k)  # (B, R, d)
+    rows_p = torch.movedim(psi_s, axes, ends).reshape(batch, -1, 2**k)
+    return rows_l.conj().transpose(-1, -2) @ rows_p  # (B, d, d): M[i, j] = sum_r conj(l_ri) p_rj
 
 
 # --- fused blocks on the flat state ``(B, 2**n)`` --------------------------------------------

@@ -1,4 +1,5 @@
-"""Measurements on a batched state ``psi`` of shape ``(B, 2**n)``: pure functions.
+"""Readouts of a batched state ``psi`` of shape ``(B, 2**n)``: pure functions beneath
+:class:`~hybrid.sim.statevector.StateVector` (which callers use instead).
 
 Everything here is differentiable except sampling (which returns integers).
 """
@@ -13,7 +14,7 @@ import torch
 
 from .observables import Pauli, PauliSum, Word
 
-__all__ = ["probs", "sample", "counts", "expval", "expvals", "var", "density_matrix", "apply_pauli_sum"]
+__all__ = ["probs", "sample", "sample_probs", "counts", "tally", "expval", "expvals", "var", "density_matrix", "apply_pauli_sum"]
 
 
 def _grid(psi: torch.Tensor, n: int) -> torch.Tensor:
@@ -50,31 +51,46 @@ def probs(psi: torch.Tensor, n: int, wires: Sequence[int] | None = None) -> torc
 def sample(
     psi: torch.Tensor, n: int, shots: int, wires: Sequence[int] | None = None, seed: int | None = None
 ) -> torch.Tensor:
-    """Bitstrings ``(B, shots, len(wires))`` of 0/1 drawn from ``probs``; seeded is repeatable.
+    """Bitstrings ``(B, shots, len(wires))`` of 0/1 drawn from ``probs``; seeded is repeatable."""
+    wires = check_wires(wires, n)
+    check_shots(shots)
+    return sample_probs(probs(psi.detach(), n, wires), shots, seed).to(psi.device)
+
+
+def check_shots(shots) -> None:
+    if isinstance(shots, bool) or not isinstance(shots, int) or shots < 1:
+        raise ValueError(f"shots must be a positive integer; got {shots!r}")
+
+
+def sample_probs(p: torch.Tensor, shots: int, seed: int | None = None) -> torch.Tensor:
+    """Bitstrings ``(B, shots, k)`` drawn from distributions ``p`` ``(B, 2**k)``.
 
     Uses inverse-CDF sampling in float64 on the CPU generator, so the same seed gives the
     same samples on every device and any number of outcomes (no 2**24 category limit).
     """
-    if isinstance(shots, bool) or not isinstance(shots, int) or shots < 1:
-        raise ValueError(f"shots must be a positive integer; got {shots!r}")
-    wires = check_wires(wires, n)
-    p = probs(psi.detach(), n, wires).to(torch.float64).cpu()
+    check_shots(shots)
+    p = p.detach().to(torch.float64).cpu()
+    k = p.shape[-1].bit_length() - 1
     cdf = torch.cumsum(p, dim=-1)
     cdf = cdf / cdf[:, -1:]  # guard against rounding: the last entry is exactly 1
     gen = torch.Generator().manual_seed(seed) if seed is not None else None
     u = torch.rand((p.shape[0], shots), generator=gen, dtype=torch.float64)
     idx = torch.searchsorted(cdf, u, right=True).clamp_(max=p.shape[-1] - 1)
-    shifts = torch.arange(len(wires) - 1, -1, -1)
-    return ((idx.unsqueeze(-1) >> shifts) & 1).to(psi.device)
+    shifts = torch.arange(k - 1, -1, -1)
+    return (idx.unsqueeze(-1) >> shifts) & 1
 
 
 def counts(
     psi: torch.Tensor, n: int, shots: int, wires: Sequence[int] | None = None, seed: int | None = None
 ) -> list[dict[str, int]]:
     """One ``{bitstring: count}`` dict per sample, bitstrings with ``wires[0]`` first."""
-    bits = sample(psi, n, shots, wires, seed).cpu()
+    return tally(sample(psi, n, shots, wires, seed))
+
+
+def tally(bits: torch.Tensor) -> list[dict[str, int]]:
+    """``(B, shots, k)`` 0/1 samples -> one ``{bitstring: count}`` dict per sample."""
     out = []
-    for per_sample in bits:
+    for per_sample in bits.cpu():
         tally: dict[str, int] = {}
         for row in per_sample.tolist():
             key = "".join(map(str, row))

@@ -8,72 +8,122 @@ import torch
 
 from . import measure
 from .observables import PauliSum, parse_observable
+from .statevector import StateVector
 
 __all__ = ["State"]
 
 
 class State:
-    """A (possibly batched) statevector and the classical bits its run recorded.
+    """A (possibly batched) simulated state and the classical bits its run recorded.
 
-    Internally the amplitudes are ``(B, 2**n)``; the public views drop the batch axis
-    when the simulation was not batched. Wire 0 is the most significant bit.
+    The public views drop the batch axis when the simulation was not batched. With
+    ``trajectories=T`` every sample ran T trajectories: ``probs``, ``expval``, ``var``,
+    ``density_matrix``, ``sample`` and ``counts`` describe their average (the mixed
+    state they estimate); each trajectory's amplitudes are ``trajectory_vectors``.
+    Wire 0 is the most significant bit.
     """
 
-    def __init__(self, psi: torch.Tensor, n_qubits: int, batched: bool, bits: torch.Tensor):
-        self._psi = psi  # (B, 2**n)
-        self.n_qubits = n_qubits
+    def __init__(self, statevector: StateVector, batched: bool, bits: torch.Tensor):
+        self._sv = statevector  # rows = batch x trajectories, sample-major
+        self.n_qubits = statevector.n_qubits
         self.batched = batched
-        self._bits = bits  # (B, n_clbits), int64
+        self._bits = bits  # (rows, n_clbits), int64
 
     def __repr__(self) -> str:
         b = f", batch={self.batch_size}" if self.batched else ""
-        return f"State(n_qubits={self.n_qubits}{b}, dtype={self._psi.dtype}, device={self._psi.device})"
+        t = f", trajectories={self.trajectories}" if self.trajectories > 1 else ""
+        return f"State(n_qubits={self.n_qubits}{b}{t}, dtype={self._sv.dtype}, device={self._sv.device})"
 
     def _out(self, t: torch.Tensor):
         return t if self.batched else t[0]
 
+    def _per_sample(self, t: torch.Tensor) -> torch.Tensor:
+        """``(rows, ...)`` -> ``(B, T, ...)``."""
+        return t.reshape(self.batch_size, self.trajectories, *t.shape[1:])
+
+    def _mean(self, t: torch.Tensor) -> torch.Tensor:
+        """The average over each sample's trajectories: ``(rows, ...)`` -> ``(B, ...)``."""
+        return t if self.trajectories == 1 else self._per_sample(t).mean(dim=1)
+
+    @property
+    def trajectories(self) -> int:
+        """Trajectories run per sample (1 unless ``simulate(..., trajectories=T)``)."""
+        return self._sv.trajectories
+
     @property
     def batch_size(self) -> int:
-        return self._psi.shape[0]
+        return self._sv.rows // self._sv.trajectories
+
+    @property
+    def statevector(self) -> StateVector:
+        """The engine's state object, every trajectory of every sample (for interop)."""
+        return self._sv
+
+    def _single_trajectory(self, what: str) -> None:
+        if self.trajectories > 1:
+            raise ValueError(
+                f"State.{what} is one statevector per sample, but this state holds {self.trajectories} "
+                "trajectories per sample; use trajectory_vectors for each trajectory's amplitudes, or "
+                "probs()/expval()/density_matrix() for their average"
+            )
 
     @property
     def amplitudes(self) -> torch.Tensor:
-        """Amplitudes with the batch axis always present, ``(B, 2**n)``."""
-        return self._psi
+        """Amplitudes with the batch axis always present, ``(B, 2**n)`` (one trajectory)."""
+        self._single_trajectory("amplitudes")
+        return self._sv.tensor
 
     @property
     def vector(self) -> torch.Tensor:
-        """Amplitudes, ``(2**n,)`` or ``(B, 2**n)``."""
-        return self._out(self._psi)
+        """Amplitudes, ``(2**n,)`` or ``(B, 2**n)`` (one trajectory)."""
+        self._single_trajectory("vector")
+        return self._out(self._sv.tensor)
+
+    @property
+    def trajectory_vectors(self) -> torch.Tensor:
+        """Every trajectory's amplitudes, ``(T, 2**n)`` or ``(B, T, 2**n)``."""
+        return self._out(self._per_sample(self._sv.tensor))
 
     @property
     def bits(self) -> torch.Tensor:
-        """Mid-circuit measurement outcomes, ``(n_clbits,)`` or ``(B, n_clbits)``."""
+        """Mid-circuit measurement outcomes, ``(n_clbits,)`` or ``(B, n_clbits)``; with
+        trajectories one row per trajectory, ``(T, n_clbits)`` or ``(B, T, n_clbits)``."""
+        if self.trajectories > 1:
+            return self._out(self._per_sample(self._bits))
         return self._out(self._bits)
 
     def probs(self, wires: Sequence[int] | None = None) -> torch.Tensor:
         """Probabilities of the basis states of ``wires`` (``wires[0]`` most significant)."""
-        return self._out(measure.probs(self._psi, self.n_qubits, wires))
+        return self._out(self._mean(self._sv.probs(wires)))
 
     def sample(self, shots: int, wires: Sequence[int] | None = None, seed: int | None = None) -> torch.Tensor:
         """0/1 samples, ``(shots, len(wires))`` or ``(B, shots, len(wires))``."""
-        return self._out(measure.sample(self._psi, self.n_qubits, shots, wires, seed))
+        wires = measure.check_wires(wires, self.n_qubits)
+        p = self._mean(self._sv.probs(wires)) if self.trajectories > 1 else None
+        if p is None:
+            return self._out(measure.sample(self._sv.tensor, self.n_qubits, shots, wires, seed))
+        return self._out(measure.sample_probs(p, shots, seed).to(self._sv.device))
 
     def counts(self, shots: int, wires: Sequence[int] | None = None, seed: int | None = None):
         """``{bitstring: count}`` (a list of them when batched)."""
-        return self._out(measure.counts(self._psi, self.n_qubits, shots, wires, seed))
+        return self._out(measure.tally(self.sample(shots, wires, seed).reshape(self.batch_size, shots, -1)))
 
     def expval(self, obs: PauliSum | str) -> torch.Tensor:
         """<H>; ``obs`` is a :class:`PauliSum` (or a string such as ``"Z0 Z1"``)."""
-        return self._out(measure.expval(self._psi, self.n_qubits, _observable(obs)))
+        return self._out(self._mean(self._sv.expval(_observable(obs))))
 
     def var(self, obs: PauliSum | str) -> torch.Tensor:
-        """<H^2> - <H>^2."""
-        return self._out(measure.var(self._psi, self.n_qubits, _observable(obs)))
+        """<H^2> - <H>^2 (of the trajectories' mixture, when there are several)."""
+        obs = _observable(obs)
+        if self.trajectories == 1:
+            return self._out(self._sv.var(obs))
+        mean = self._sv.expval(obs)
+        second = self._sv.var(obs) + mean**2  # <H^2> per trajectory
+        return self._out(self._mean(second) - self._mean(mean) ** 2)
 
     def density_matrix(self, wires: Sequence[int] | None = None) -> torch.Tensor:
         """Reduced density matrix of ``wires``, ``(2**k, 2**k)`` or ``(B, 2**k, 2**k)``."""
-        return self._out(measure.density_matrix(self._psi, self.n_qubits, wires))
+        return self._out(self._mean(self._sv.density_matrix(wires)))
 
 
 def _observable(obs: PauliSum | str) -> PauliSum:

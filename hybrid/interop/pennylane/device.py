@@ -204,9 +204,9 @@ class HybridQubitDevice(Device):
     def _execute_one(self, tape):
         if tape.shots:
             circuit, initial = to_circuit(tape.operations, self._wire_order(tape))
-            psi = self._simulate(circuit, initial).amplitudes
+            state = self._simulate(circuit, initial)
             seed = int(self._rng.integers(2**31 - 1))
-            return sampled(tape, psi, self._wire_order(tape), seed, self._dtype, self._torch_device)
+            return sampled(tape, state, self._wire_order(tape), seed, self._dtype, self._torch_device)
         if has_autograd_params(tape):
             out = autograd_measurements(tape, self._analytic)
         else:
@@ -221,10 +221,7 @@ class HybridQubitDevice(Device):
         wire_order = self._wire_order(tape)
         circuit, initial = to_circuit(tape.operations, wire_order)
         state = self._simulate(circuit, initial)
-        return tuple(
-            analytic(mp, state.amplitudes, wire_order, state.batched, self._dtype, self._torch_device)
-            for mp in tape.measurements
-        )
+        return tuple(analytic(mp, state, wire_order, self._dtype, self._torch_device) for mp in tape.measurements)
 
     # --- adjoint derivatives --------------------------------------------------------------
 

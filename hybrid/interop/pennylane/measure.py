@@ -20,8 +20,7 @@ import pennylane as qml
 import torch
 from pennylane.measurements import ExpectationMP, MeasurementProcess, ProbabilityMP, VarianceMP
 
-from hybrid.sim import measure as engine
-from hybrid.sim import simulate
+from hybrid.sim import State, simulate
 from hybrid.sim.observables import Pauli, PauliSum
 
 from .convert import to_circuit
@@ -46,62 +45,46 @@ def pauli_sum(obs, index: Mapping) -> PauliSum | None:
     return PauliSum(tuple(terms))
 
 
-def analytic(mp: MeasurementProcess, psi: torch.Tensor, wire_order: Sequence, batched: bool, dtype, device):
-    """The exact value of ``mp`` on ``psi`` ``(B, 2**n)``; the batch axis only if ``batched``."""
+def analytic(mp: MeasurementProcess, state: State, wire_order: Sequence, dtype, device):
+    """The exact value of ``mp`` on a simulated ``state`` (batch axis only if it is batched)."""
     index = {w: i for i, w in enumerate(wire_order)}
-    n = len(wire_order)
-    out = None
     if isinstance(mp, ExpectationMP | VarianceMP) and mp.obs is not None:
-        out = _moment(mp, psi, n, index)
-    elif isinstance(mp, ProbabilityMP) and mp.mv is None:
+        return _moment(mp, state, index)
+    if isinstance(mp, ProbabilityMP) and mp.mv is None:
         if mp.obs is not None:
-            psi = rotate(psi, mp.obs.diagonalizing_gates(), wire_order, dtype, device)
-        wires = [index[w] for w in (mp.wires or wire_order)]
-        out = engine.probs(psi, n, wires)
-    if out is not None:
-        return out if batched else out[0]
-    vector = psi if batched else psi[0]
-    return mp.process_state(vector, qml.wires.Wires(wire_order))
+            state = rotate(state, mp.obs.diagonalizing_gates(), wire_order, dtype, device)
+        return state.probs([index[w] for w in (mp.wires or wire_order)])
+    return mp.process_state(state.vector, qml.wires.Wires(wire_order))
 
 
-def _moment(mp, psi: torch.Tensor, n: int, index: Mapping) -> torch.Tensor:
-    """``<O>`` or ``Var(O)`` per sample, ``(B,)``."""
+def _moment(mp, state: State, index: Mapping) -> torch.Tensor:
+    """``<O>`` or ``Var(O)`` (per sample when batched)."""
     paulis = pauli_sum(mp.obs, index)
     is_var = isinstance(mp, VarianceMP)
     if paulis is not None:
-        return engine.var(psi, n, paulis) if is_var else engine.expval(psi, n, paulis)
-    o_psi = _apply_matrix(psi, n, mp.obs, index)
-    mean = (psi.conj() * o_psi).sum(-1).real
-    if not is_var:
-        return mean
-    return (o_psi.real**2 + o_psi.imag**2).sum(-1) - mean**2  # O is Hermitian: <O^2> = |O psi|^2
-
-
-def _apply_matrix(psi: torch.Tensor, n: int, obs, index: Mapping) -> torch.Tensor:
-    """``O |psi>`` using O's ``(2**k, 2**k)`` matrix on its own k wires only."""
-    axes = [index[w] + 1 for w in obs.wires]
-    matrix = qml.matrix(obs, wire_order=obs.wires)
+        return state.var(paulis) if is_var else state.expval(paulis)
+    # Any other observable acts through its dense matrix on its own wires only.
+    matrix = qml.matrix(mp.obs, wire_order=mp.obs.wires)
     matrix = matrix if isinstance(matrix, torch.Tensor) else torch.as_tensor(np.asarray(matrix))
-    matrix = matrix.to(device=psi.device, dtype=psi.dtype)
-    batch, k = psi.shape[0], len(axes)
-    grid = psi.reshape((batch,) + (2,) * n)
-    ends = list(range(n + 1 - k, n + 1))
-    rows = torch.movedim(grid, axes, ends).reshape(batch, -1, 2**k)  # (B, R, 2**k)
-    moved = (rows @ matrix.transpose(0, 1)).reshape(grid.shape)
-    return torch.movedim(moved, ends, axes).reshape(batch, 2**n)
+    psi = state.statevector
+    o_psi = psi.apply_matrix(matrix, [index[w] for w in mp.obs.wires])
+    mean = psi.inner(o_psi).real
+    if is_var:  # O is Hermitian: <O^2> = <O psi|O psi>
+        mean = o_psi.inner(o_psi).real - mean**2
+    return mean if state.batched else mean[0]
 
 
-def rotate(psi: torch.Tensor, ops, wire_order: Sequence, dtype, device) -> torch.Tensor:
-    """``psi`` after ``ops`` (diagonalising gates), ``(B, 2**n)``."""
+def rotate(state: State, ops, wire_order: Sequence, dtype, device) -> State:
+    """``state`` after ``ops`` (diagonalising gates)."""
     if not ops:
-        return psi
+        return state
     circuit, _ = to_circuit(ops, wire_order)
-    return simulate(circuit, initial_state=psi, dtype=dtype, device=device).amplitudes
+    return simulate(circuit, initial_state=state.vector, dtype=dtype, device=device)
 
 
-def sampled(tape, psi: torch.Tensor, wire_order: Sequence, seed: int, dtype, device):
-    """Results of a finite-shot ``tape`` (not broadcast) on the final state ``psi`` ``(1, 2**n)``."""
-    n, shots = len(wire_order), tape.shots
+def sampled(tape, state: State, wire_order: Sequence, seed: int, dtype, device):
+    """Results of a finite-shot ``tape`` (not broadcast) on its final ``state``."""
+    shots = tape.shots
     wires = qml.wires.Wires(wire_order)
     samples: dict[str, np.ndarray] = {}
     per_mp = []
@@ -109,9 +92,8 @@ def sampled(tape, psi: torch.Tensor, wire_order: Sequence, seed: int, dtype, dev
         gates = mp.obs.diagonalizing_gates() if mp.obs is not None else []
         key = repr(gates)
         if key not in samples:
-            rotated = rotate(psi, gates, wire_order, dtype, device)
-            draws = engine.sample(rotated, n, shots.total_shots, seed=seed + k)
-            samples[key] = draws[0].cpu().numpy()  # (shots, n)
+            rotated = rotate(state, gates, wire_order, dtype, device)
+            samples[key] = rotated.sample(shots.total_shots, seed=seed + k).cpu().numpy()  # (shots, n)
         per_mp.append(samples[key])
     results = []
     for lower, upper in shots.bins():

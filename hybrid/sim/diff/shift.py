@@ -12,10 +12,11 @@ import math
 
 import torch
 
-from . import gates as g
-from .adjoint import ExpvalProblem, unflatten_values
-from .circuit import Operation
-from .measure import expvals
+from .. import gates as g
+from ..execute import run
+from ..instructions import Operation
+from ..statevector import StateVector
+from .problem import ExpvalProblem, unflatten_values
 
 __all__ = ["ParameterShiftExpval", "shift_rule"]
 
@@ -41,12 +42,9 @@ def shift_rule(op: Operation, p: int) -> tuple[tuple[float, float], ...]:
 def forward_expvals(problem: ExpvalProblem, values, psi0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Final state ``(B, 2**n)`` and expectation values ``(B, n_obs)``, no autograd; ``psi0``
     is left untouched (parameter-shift runs from it many times)."""
-    from .simulate import run  # simulate imports this module's users; keep the edge one-way
-
-    n = problem.circuit.n_qubits
-    start = psi0.detach().clone()
-    psi = run(problem.circuit, values, start, config=problem.fusion, inplace=True, initial_index=problem.initial_index)
-    return psi, expvals(psi, n, problem.observables)
+    state = StateVector(psi0.detach().clone(), problem.circuit.n_qubits, inplace=True)
+    run(problem.circuit, values, state, config=problem.fusion, initial_index=problem.initial_index)
+    return state.tensor, state.expvals(problem.observables)
 
 
 class ParameterShiftExpval(torch.autograd.Function):

@@ -1,0 +1,109 @@
+"""One loop: every step of a plan applied to a :class:`StateVector`.
+
+``apply_step`` is a ``functools.singledispatch`` on the step record's type and
+``apply_instruction`` one on the instruction's type (PennyLane's ``apply_operation`` style),
+so a new kind of step or instruction registers one function here and needs no edit to the
+loop. A noise channel, for instance: a ``Channel`` record in :mod:`.instructions`, one
+``@apply_instruction.register`` below, one ``StateVector`` method.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import torch
+
+from .circuit import Circuit
+from .fuse import DenseStep, FusionConfig, InstructionStep, PhaseStep, ProductStep, plan_for
+from .instructions import Measure, Operation
+from .operators import instruction_operator, product_state, step_operator
+from .statevector import StateVector
+
+__all__ = ["Run", "run", "apply_step", "apply_instruction"]
+
+
+@dataclass
+class Run:
+    """What the steps of one run read besides the state."""
+
+    circuit: Circuit
+    values: list  # resolved parameter values, one list of tensors per instruction
+    bits: torch.Tensor | None = None  # (rows, n_clbits) classical record, written by measurements
+    generator: torch.Generator | None = None  # measurement outcomes
+    initial_index: int | None = None  # the state started as this basis state (None: amplitudes)
+
+
+def run(
+    circuit: Circuit,
+    values: list,
+    state: StateVector,
+    *,
+    config: FusionConfig | None,
+    bits: torch.Tensor | None = None,
+    generator: torch.Generator | None = None,
+    initial_index: int | None = None,
+) -> StateVector:
+    """Evolve ``state`` through ``circuit`` with resolved parameter ``values``.
+
+    ``config=None`` runs the generic path, one instruction at a time (the reference the
+    fused path is tested against). ``initial_index`` says the state is that basis state,
+    which lets the plan start with a product state.
+    """
+    steps = plan_for(circuit, values, config, state.rows, initial_index is not None)
+    context = Run(circuit, values, bits, generator, initial_index)
+    for step in steps:
+        apply_step(step, state, context)
+    return state
+
+
+@functools.singledispatch
+def apply_step(step, state: StateVector, run: Run) -> None:
+    raise TypeError(f"no apply_step registered for {type(step).__name__}")
+
+
+@apply_step.register
+def _(step: ProductStep, state: StateVector, run: Run) -> None:
+    ops, n = run.circuit.ops, run.circuit.n_qubits
+    state.load(product_state(step, ops, run.values, n, run.initial_index, state.dtype, state.device))
+
+
+@apply_step.register
+def _(step: DenseStep, state: StateVector, run: Run) -> None:
+    state.apply_block(step_operator(step, run.circuit.ops, run.values, state.dtype, state.device), step.wires)
+
+
+@apply_step.register
+def _(step: PhaseStep, state: StateVector, run: Run) -> None:
+    state.apply_phases(step_operator(step, run.circuit.ops, run.values, state.dtype, state.device), step.wires)
+
+
+@apply_step.register
+def _(step: InstructionStep, state: StateVector, run: Run) -> None:
+    apply_instruction(run.circuit.ops[step.op], state, run, step)
+
+
+@functools.singledispatch
+def apply_instruction(op, state: StateVector, run: Run, step: InstructionStep) -> None:
+    raise TypeError(f"no apply_instruction registered for {type(op).__name__}")
+
+
+@apply_instruction.register
+def _(op: Operation, state: StateVector, run: Run, step: InstructionStep) -> None:
+    where = None if op.condition is None else _condition_holds(op, run.bits)  # (rows,)
+    matrix = instruction_operator(step, op, run.values[step.op], state.dtype, state.device)
+    state.apply(op.gate.kind, matrix, op.wires, op.controls, op.control_values, where)
+
+
+@apply_instruction.register
+def _(op: Measure, state: StateVector, run: Run, step: InstructionStep) -> None:
+    outcome = state.measure(op.wire, run.generator, reset=op.reset)
+    if op.clbit is not None:
+        run.bits[:, op.clbit] = outcome
+
+
+def _condition_holds(op: Operation, bits: torch.Tensor) -> torch.Tensor:
+    """Rows whose recorded classical bits match the op's condition, ``(rows,)`` bool."""
+    cond = op.condition
+    want = torch.tensor(cond.bit_values(), dtype=bits.dtype, device=bits.device)
+    return (bits[:, list(cond.clbits)] == want).all(dim=1)

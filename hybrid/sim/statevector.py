@@ -1,0 +1,280 @@
+"""StateVector: the one object that knows how a batch of states is laid out and stored.
+
+The amplitudes are a ``(rows, 2**n)`` tensor; kernels view it as ``(rows, 2, ..., 2)`` with
+wire ``w`` on axis ``w + 1`` (wire 0 the most significant bit of the flat index). Rows are
+the batch (one per input sample) times the trajectories of each sample, sample-major:
+row ``b * T + t``. Operators built for the batch (one per sample) are spread over their
+sample's trajectories here, so nothing upstream needs to know about trajectories.
+
+The object also owns the in-place policy. With ``inplace`` (no autograd through the run)
+it keeps a spare buffer and swaps the two instead of allocating a state per step, as
+Cirq's buffered state does: at 20+ qubits a fresh state-sized tensor per gate costs more
+than the arithmetic. Without it every step is out of place, so autograd can record it.
+The pure tensor functions underneath are in :mod:`.kernels` and :mod:`.measure`.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from . import measure as readout
+from .gates import Kind
+from .kernels import apply_block, apply_generic, apply_inplace, apply_phase_block, cross_matrix
+from .observables import PauliSum
+
+__all__ = ["StateVector", "initial_amplitudes"]
+
+
+class StateVector:
+    """A batch of statevectors ``(rows, 2**n)`` with its buffers and in-place policy."""
+
+    def __init__(
+        self,
+        tensor: torch.Tensor,
+        n_qubits: int,
+        *,
+        inplace: bool = False,
+        spare: torch.Tensor | None = None,
+        trajectories: int = 1,
+    ):
+        if tensor.dim() != 2 or tensor.shape[1] != 2**n_qubits:
+            raise ValueError(f"a {n_qubits}-qubit state is (rows, {2**n_qubits}); got {tuple(tensor.shape)}")
+        if tensor.shape[0] % trajectories:
+            raise ValueError(f"{tensor.shape[0]} rows do not split into {trajectories} trajectories per sample")
+        self.n_qubits = n_qubits
+        self.inplace = inplace
+        self.trajectories = trajectories
+        self._psi = tensor  # (rows, 2**n): the state now
+        self._first = tensor  # the buffer the state started in
+        self._spare = spare  # the other half of the ping-pong pair (made on first need)
+
+    def __repr__(self) -> str:
+        return f"StateVector(n_qubits={self.n_qubits}, rows={self.rows}, dtype={self.dtype}, device={self.device})"
+
+    # --- layout -----------------------------------------------------------------------------
+
+    @property
+    def tensor(self) -> torch.Tensor:
+        """The amplitudes, ``(rows, 2**n)``."""
+        return self._psi
+
+    @property
+    def rows(self) -> int:
+        return self._psi.shape[0]
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self._psi.dtype
+
+    @property
+    def device(self) -> torch.device:
+        return self._psi.device
+
+    def _grid(self) -> torch.Tensor:
+        return self._psi.view((self.rows,) + (2,) * self.n_qubits)
+
+    @staticmethod
+    def _axes(wires: Sequence[int]) -> list[int]:
+        return [w + 1 for w in wires]  # axis 0 is the row axis
+
+    def _per_row(self, t):
+        """An operator with one entry per sample (or one for all) -> one per row."""
+        if not isinstance(t, torch.Tensor) or t.shape[0] in (1, self.rows):
+            return t
+        if t.shape[0] * self.trajectories == self.rows:
+            return t.repeat_interleave(self.trajectories, dim=0)
+        raise ValueError(f"an operator for {t.shape[0]} samples does not fit a state of {self.rows} rows")
+
+    def rows_view(self, rows: slice) -> "StateVector":
+        """The states in ``rows``, sharing this object's storage (in place, no spare)."""
+        return StateVector(self._psi[rows], self.n_qubits, inplace=self.inplace)
+
+    def settle(self) -> int:
+        """Which buffer holds the state: 0 the one it started in, 1 the spare. A state a
+        generic step left in a fresh tensor is copied back into the first buffer."""
+        if self._spare is not None and self._psi.data_ptr() == self._spare.data_ptr():
+            return 1
+        if self._psi.data_ptr() != self._first.data_ptr():
+            self._first.copy_(self._psi)
+            self._psi = self._first
+        return 0
+
+    # --- evolution --------------------------------------------------------------------------
+
+    def apply(
+        self,
+        kind: Kind,
+        matrix,
+        wires: Sequence[int],
+        controls: Sequence[int] = (),
+        control_values: Sequence[int] = (),
+        where: torch.Tensor | None = None,
+    ) -> None:
+        """Apply one gate's operator (a matrix, phases or a permutation) on ``wires``,
+        acting where ``controls`` hold ``control_values`` and, if given, only in the rows
+        where the boolean ``where`` ``(rows,)`` is true."""
+        matrix = self._per_row(matrix)
+        if where is not None:
+            if not bool(where.any()):
+                return
+            if bool(where.all()):
+                where = None  # every row: an ordinary gate, in place where it can be
+        targets, control_axes = self._axes(wires), self._axes(controls)
+        grid = self._grid()
+        if self.inplace and where is None and apply_inplace(grid, kind, matrix, targets, control_axes, control_values):
+            return
+        updated = apply_generic(grid, kind, matrix, targets, control_axes, control_values)
+        if where is not None:
+            updated = torch.where(where.reshape((self.rows,) + (1,) * self.n_qubits), updated, grid)
+        self._psi = updated.reshape(self.rows, -1)
+
+    def try_apply_inplace(
+        self, kind: Kind, matrix, wires: Sequence[int], controls: Sequence[int] = (), control_values=()
+    ) -> bool:
+        """Apply in place if a fast kernel exists; False (and nothing done) otherwise."""
+        return apply_inplace(self._grid(), kind, self._per_row(matrix), self._axes(wires), self._axes(controls), control_values)
+
+    def apply_block(self, matrix: torch.Tensor, wires: Sequence[int]) -> None:
+        """Apply a fused ``(Bm, d, d)`` matrix on sorted ``wires`` in one pass."""
+        matrix = self._per_row(matrix)
+        if self.inplace and len(wires) == 1:  # 2x2: in place, one half-size temporary
+            apply_inplace(self._grid(), Kind.DENSE, matrix, self._axes(wires))
+            return
+        if not self.inplace:
+            self._psi = apply_block(self._psi, matrix, wires, self.n_qubits)
+            return
+        if self._spare is None:
+            self._spare = torch.empty_like(self._psi)
+        result = apply_block(self._psi, matrix, wires, self.n_qubits, out=self._spare)
+        self._spare, self._psi = self._psi, result  # swap the buffers, copy nothing
+
+    def apply_phases(self, phases: torch.Tensor, wires: Sequence[int]) -> None:
+        """Multiply by a fused ``(Bm, 2**k)`` phase vector over sorted ``wires``."""
+        self._psi = apply_phase_block(self._psi, self._per_row(phases), wires, self.n_qubits, self.inplace)
+
+    def load(self, amplitudes: torch.Tensor) -> None:
+        """Replace the state by ``amplitudes`` ``(Bm, 2**n)`` (one row per sample, or one)."""
+        amplitudes = self._per_row(amplitudes).expand(self.rows, -1)
+        self._psi = self._psi.copy_(amplitudes) if self.inplace else amplitudes.contiguous()
+
+    def gather(self, index: torch.Tensor) -> None:
+        """A whole-register basis permutation: new amplitude y is old amplitude ``index[y]``."""
+        self._psi = self._psi.index_select(1, index.to(self.device))
+
+    def measure(self, wire: int, generator: torch.Generator | None, *, reset: bool = False) -> torch.Tensor:
+        """Measure ``wire`` in every row: draw an outcome from the row's own state (seeded),
+        collapse and renormalise, and with ``reset`` return the wire to |0>. Returns the
+        outcomes ``(rows,)`` as 0/1 integers."""
+        batch, grid_shape = self.rows, (self.rows,) + (2,) * self.n_qubits
+        # (rows, left, 2, right): three axes whatever n is, so reductions and updates stay fast.
+        psi = self._psi.reshape(batch, 2**wire, 2, -1)
+        weight = torch.view_as_real(psi[:, :, 1]).square().sum(dim=(1, 2, 3))  # P(1), (rows,); cascade summation
+        u = torch.rand(batch, generator=generator, dtype=torch.float64).to(psi.device)
+        outcome = u < weight.detach().to(torch.float64)  # (rows,) bool
+        p = torch.where(outcome, weight, 1 - weight).clamp_min(torch.finfo(weight.dtype).tiny)
+        keep = torch.stack([~outcome, outcome], dim=1).to(weight.dtype) / p.sqrt().unsqueeze(1)  # (rows, 2)
+        keep = keep.reshape(batch, 1, 2, 1)
+        psi = psi.mul_(keep) if self.inplace else psi * keep
+        if reset:
+            # After the collapse one half is zero in every row: adding the |1> half onto the
+            # |0> half moves it there where the outcome was 1 and changes nothing elsewhere.
+            zero, one = psi[:, :, 0], psi[:, :, 1]
+            if self.inplace:
+                zero.add_(one)
+                one.zero_()
+            else:
+                psi = torch.stack([zero + one, torch.zeros_like(one)], dim=2)
+        self._psi = psi.reshape(grid_shape).reshape(batch, -1)
+        return outcome.long()
+
+    def reset(self, wire: int, generator: torch.Generator | None) -> torch.Tensor:
+        """Return ``wire`` to |0> (a measurement whose outcome is then undone); the outcomes."""
+        return self.measure(wire, generator, reset=True)
+
+    # --- readout, per row -------------------------------------------------------------------
+
+    def probs(self, wires: Sequence[int] | None = None) -> torch.Tensor:
+        """Marginal probabilities ``(rows, 2**k)`` of ``wires`` (``wires[0]`` the MSB)."""
+        return readout.probs(self._psi, self.n_qubits, wires)
+
+    def expval(self, obs: PauliSum) -> torch.Tensor:
+        """<H> per row, ``(rows,)``."""
+        return readout.expval(self._psi, self.n_qubits, obs)
+
+    def expvals(self, observables: Sequence[PauliSum]) -> torch.Tensor:
+        """Every observable's <H> per row, ``(rows, n_obs)`` (Z-only sets share one pass)."""
+        return readout.expvals(self._psi, self.n_qubits, observables)
+
+    def var(self, obs: PauliSum) -> torch.Tensor:
+        """<H^2> - <H>^2 per row."""
+        return readout.var(self._psi, self.n_qubits, obs)
+
+    def density_matrix(self, wires: Sequence[int] | None = None) -> torch.Tensor:
+        """Reduced density matrices ``(rows, 2**k, 2**k)`` of ``wires``."""
+        return readout.density_matrix(self._psi, self.n_qubits, wires)
+
+    def inner(self, other: "StateVector") -> torch.Tensor:
+        """<self|other> per row, ``(rows,)`` complex."""
+        return (self._psi.conj() * other._psi).sum(-1)
+
+    def apply_pauli_sum(self, obs: PauliSum) -> "StateVector":
+        """H |self> as a new state (not normalised)."""
+        return StateVector(readout.apply_pauli_sum(self._psi, self.n_qubits, obs), self.n_qubits)
+
+    def apply_matrix(self, matrix: torch.Tensor, wires: Sequence[int]) -> "StateVector":
+        """``M |self>`` as a new state, for any ``(2**k, 2**k)`` matrix on ``wires`` (an
+        observable's, say: neither unitary nor normalised)."""
+        matrix = matrix.to(device=self.device, dtype=self.dtype).reshape(-1, *matrix.shape[-2:])
+        moved = apply_generic(self._grid(), Kind.DENSE, matrix, self._axes(wires))
+        return StateVector(moved.reshape(self.rows, -1), self.n_qubits)
+
+    def load_observables(self, source: "StateVector", observables: Sequence[PauliSum], weights: torch.Tensor) -> None:
+        """Overwrite this state with ``sum_o weights[:, o] H_o |source>`` (the adjoint
+        method's lambda). Z-only observables are one multiply by a weighted sign table,
+        with no state-sized temporaries."""
+        n = self.n_qubits
+        table = readout.diagonal_table(n, tuple(observables), source.tensor.real.dtype, source.device)
+        if table is not None:
+            self._psi.copy_(source.tensor).mul_(weights.to(table.dtype) @ table.T)  # (rows, 2**n) real weights
+            return
+        self._psi.zero_()
+        for o, obs in enumerate(observables):
+            self._psi.add_(readout.apply_pauli_sum(source.tensor, n, obs).mul_(weights[:, o : o + 1].to(self.dtype)))
+
+    def cross_matrix(
+        self, other: "StateVector", wires: Sequence[int], controls: Sequence[int] = (), control_values=(), *, diagonal=False
+    ) -> torch.Tensor:
+        """``M`` per row with <self| U |other> = sum(U * M) for any U on ``wires`` inside the
+        control slice: ``(rows, d, d)``, or ``(rows, d)`` for a diagonal U."""
+        return cross_matrix(
+            self._grid(), other._grid(), self._axes(wires), self._axes(controls), control_values, diagonal
+        )
+
+
+def initial_amplitudes(init, n: int, rows: int, dtype: torch.dtype, dev: torch.device, per_sample: int = 1):
+    """A fresh ``(rows, 2**n)`` tensor (never the caller's, since runs may work in place)
+    from a basis-state index (``None``: |0...0>) or amplitudes ``(2**n,)`` / ``(B, 2**n)``;
+    each given row is repeated ``per_sample`` times (its trajectories)."""
+    if init is None or isinstance(init, int | np.integer):
+        index = 0 if init is None else int(init)
+        if not 0 <= index < 2**n:
+            raise ValueError(f"initial basis state {index} is out of range for {n} qubit(s) (0..{2**n - 1})")
+        psi = torch.zeros((rows, 2**n), dtype=dtype, device=dev)
+        psi[:, index] = 1
+        return psi
+    vec = init if isinstance(init, torch.Tensor) else torch.as_tensor(np.asarray(init))
+    if vec.dim() not in (1, 2) or vec.shape[-1] != 2**n:
+        raise ValueError(
+            f"initial_state must have shape ({2**n},) or (B, {2**n}) for {n} qubit(s); got {tuple(vec.shape)}"
+        )
+    vec = vec.to(device=dev, dtype=dtype)
+    norms = vec.abs().pow(2).sum(-1).detach()
+    tol = 1e-10 if dtype == torch.complex128 else 1e-5  # summation error grows ~log(2**n), not 2**n
+    if (norms - 1).abs().max().item() > tol * max(1, n):
+        raise ValueError(f"initial_state must be normalised (sum |amplitude|^2 = 1); got norm^2 {norms.tolist()}")
+    if vec.dim() == 2 and vec.shape[0] > 1 and per_sample > 1:
+        vec = vec.repeat_interleave(per_sample, dim=0)
+    return vec.expand(rows, 2**n).clone()
