@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from hybrid import Circuit, MemoryLimitError, simulate
-from hybrid.sim.circuit import Measure
+from hybrid.sim import Measure
 from hybrid.sim.memory import format_bytes, free_bytes
 
 from .arithmetic import controlled_multiplier
@@ -305,13 +305,8 @@ def _trajectories(circuit: Circuit, shots: int, rng: np.random.Generator, device
 
 
 def _simulate_outcomes(circuit: Circuit, shots: int, seed: int, device, dtype) -> np.ndarray:
-    """Run ``shots`` trajectories of the circuit as one batch; their outcomes y."""
-    if shots == 1:
-        state = simulate(circuit, seed=seed, device=device, dtype=dtype)
-    else:
-        init = torch.zeros((shots, 2**circuit.n_qubits), dtype=dtype)
-        init[:, 0] = 1  # a batch of |0...0>: one trajectory per sample
-        state = simulate(circuit, initial_state=init, seed=seed, device=device, dtype=dtype)
+    """Run ``shots`` trajectories of the circuit in one simulation; their outcomes y."""
+    state = simulate(circuit, seed=seed, device=device, dtype=dtype, trajectories=shots)
     return _outcomes(state.bits.reshape(shots, -1).cpu().numpy())
 
 

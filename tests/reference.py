@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from hybrid.sim.circuit import Circuit, Operation
+from hybrid.sim.circuit import Circuit
+from hybrid.sim.instructions import Measure, Operation
 
 SQ2 = 1 / np.sqrt(2)
 
@@ -128,6 +129,36 @@ def reference_state(circuit: Circuit, sample: int = 0, initial: np.ndarray | Non
         params = [_value(p, sample) for p in op.params]
         psi = op_matrix(op, n, params) @ psi
     return psi
+
+
+def reference_branches(circuit: Circuit, sample: int = 0) -> list[tuple[tuple[int, ...], np.ndarray]]:
+    """Every measurement history of a circuit with mid-circuit measurements, resets and
+    classical conditions, enumerated exactly: ``[(classical bits, unnormalised final
+    state)]``. A branch's probability is its squared norm; the exact mixed state is
+    ``sum |v><v|`` over branches. Brute force (2**measurements branches), by hand."""
+    n = circuit.n_qubits
+    start = np.zeros(2**n, dtype=complex)
+    start[0] = 1
+    branches = [((0,) * circuit.n_clbits, start)]
+    for op in circuit.ops:
+        out = []
+        for bits, psi in branches:
+            if isinstance(op, Measure):
+                for outcome in (0, 1):
+                    v = embed(np.diag([1 - outcome, outcome]).astype(complex), [op.wire], n) @ psi
+                    if op.reset and outcome:
+                        v = embed(FIXED["x"], [op.wire], n) @ v
+                    new = list(bits)
+                    if op.clbit is not None:
+                        new[op.clbit] = outcome
+                    out.append((tuple(new), v))
+                continue
+            cond = op.condition
+            if cond is None or all(bits[b] == v for b, v in zip(cond.clbits, cond.bit_values())):
+                psi = op_matrix(op, n, [_value(p, sample) for p in op.params]) @ psi
+            out.append((bits, psi))
+        branches = [(bits, v) for bits, v in out if np.vdot(v, v).real > 1e-14]
+    return branches
 
 
 def _value(p, sample: int) -> float:

@@ -29,11 +29,11 @@ def _iterative_phase_estimation(phase_fraction: float, n_bits: int) -> Circuit:
 @pytest.mark.parametrize("k", range(8))
 def test_semiclassical_phase_estimation_reads_exact_bits(k):
     c = _iterative_phase_estimation(k / 8, 3)
-    state = simulate(c, initial_state=torch.zeros(16, 4).index_fill_(1, torch.tensor([0]), 1), seed=k)
+    state = simulate(c, trajectories=16, seed=k)
     bits = state.bits  # (16, 3): every trajectory reads the same bits
     want = [int(b) for b in format(k, "03b")]  # b1 b2 b3, b1 most significant
     assert bits.tolist() == [want] * 16
-    assert state.probs([0]).numpy() == pytest.approx(np.tile([1.0, 0.0], (16, 1)))  # the control was reset
+    assert state.probs([0]).numpy() == pytest.approx([1.0, 0.0])  # the control was reset in every one
 
 
 def test_qiskit_aer_agrees_on_the_conditioned_circuit():
@@ -70,22 +70,21 @@ def test_teleportation_delivers_the_state_on_every_trajectory():
 
 def test_measurement_statistics_and_seeding():
     c = Circuit(1).ry(2 * np.arccos(np.sqrt(0.3)), 0).measure(0)  # P(0) = 0.3
-    init = torch.zeros(4000, 2, dtype=torch.complex64)
-    init[:, 0] = 1
-    a = simulate(c, initial_state=init, seed=11).bits[:, 0]
-    b = simulate(c, initial_state=init, seed=11).bits[:, 0]
+    a = simulate(c, trajectories=4000, seed=11).bits[:, 0]
+    b = simulate(c, trajectories=4000, seed=11).bits[:, 0]
     assert torch.equal(a, b)
     ones = int(a.sum())
     assert chisquare([4000 - ones, ones], [1200, 2800]).pvalue > 1e-4
     # The post-measurement state is the collapsed, renormalised basis state.
-    s = simulate(c, initial_state=init[:10], seed=5)
-    np.testing.assert_allclose(s.probs().numpy(), np.eye(2)[s.bits[:, 0].numpy()], atol=1e-6)
+    s = simulate(c, trajectories=10, seed=5)
+    per_trajectory = s.trajectory_vectors.abs().square().numpy()
+    np.testing.assert_allclose(per_trajectory, np.eye(2)[s.bits[:, 0].numpy()], atol=1e-6)
 
 
 def test_reset_returns_wire_to_zero_and_keeps_others():
     c = Circuit(2).h(0).cx(0, 1).reset(0)
-    s = simulate(c, initial_state=torch.eye(4, dtype=torch.complex128)[[0] * 50], seed=2, dtype=torch.complex128)
-    p = s.probs().numpy()  # wire 0 is |0>; wire 1 holds the partner's collapsed value
+    s = simulate(c, trajectories=50, seed=2, dtype=torch.complex128)
+    p = s.trajectory_vectors.abs().square().numpy()  # wire 0 is |0>; wire 1 holds the partner's collapsed value
     assert np.all(p[:, 2:] < 1e-12)
     assert set(np.round(p[:, 0], 12)) == {0.0, 1.0}
     assert s.bits.shape == (50, 0)
