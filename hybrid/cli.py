@@ -26,6 +26,7 @@ import torch
 import circuits.qft
 
 from . import __version__
+from ._checks import positive_int_arg
 from .sim import Circuit, Z, simulate
 from .sim.device import resolve_device
 from .sim.memory import WORKING_STATES, format_bytes, free_bytes
@@ -382,13 +383,6 @@ def _print_run(result: dict) -> None:
 # --- the parser ----------------------------------------------------------------------------
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer; got {text}")
-    return value
-
-
 def _add_run_parsers(run: argparse.ArgumentParser) -> None:
     algos = run.add_subparsers(dest="algorithm", required=True, metavar="{grover,shor,vqe,qaoa}")
     common = argparse.ArgumentParser(add_help=False)
@@ -396,11 +390,11 @@ def _add_run_parsers(run: argparse.ArgumentParser) -> None:
     common.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="default auto")
     common.add_argument("--json", action="store_true", help="machine-readable output")
     g = algos.add_parser("grover", parents=[common], help="Grover search over marked items or a CNF formula")
-    g.add_argument("--qubits", type=_positive, help="search-register size (implied by bitstrings or --cnf)")
+    g.add_argument("--qubits", type=positive_int_arg, help="search-register size (implied by bitstrings or --cnf)")
     g.add_argument("--marked", help="marked items: indices 3,5 or bitstrings 0011,0101 (wire 0 first)")
     g.add_argument("--cnf", help="DIMACS CNF file: search for satisfying assignments")
     g.add_argument("--iterations", type=int, help="Grover iterations (default: optimal, or randomized for CNF)")
-    g.add_argument("--shots", type=_positive, default=1024, help="samples of the final state (default 1024)")
+    g.add_argument("--shots", type=positive_int_arg, default=1024, help="samples of the final state (default 1024)")
     s = algos.add_parser("shor", parents=[common], help="factor N by quantum order finding")
     s.add_argument("N", type=int, help="the number to factor")
     s.add_argument("--method", choices=("gates", "oracle"), default="gates",
@@ -416,11 +410,11 @@ def _add_run_parsers(run: argparse.ArgumentParser) -> None:
     v.add_argument("--h", type=float, default=1.0, help="TFIM transverse field (default 1.0)")
     v.add_argument("--J", type=float, default=1.0, help="TFIM coupling (default 1.0)")
     v.add_argument("--periodic", action="store_true", help="TFIM ring instead of an open chain")
-    v.add_argument("--steps", type=_positive, help="optimiser steps (default: the library's)")
+    v.add_argument("--steps", type=positive_int_arg, help="optimiser steps (default: the library's)")
     q = algos.add_parser("qaoa", parents=[common], help="MaxCut by QAOA, with the brute-force optimum beside it")
     q.add_argument("--graph", default="regular:3:8", help="regular:D:N | cycle:N | complete:N | erdos:N:P | FILE")
-    q.add_argument("--p", type=_positive, default=1, help="QAOA layers (default 1)")
-    q.add_argument("--shots", type=_positive, default=1000, help="samples of the optimised state (default 1000)")
+    q.add_argument("--p", type=positive_int_arg, default=1, help="QAOA layers (default 1)")
+    q.add_argument("--shots", type=positive_int_arg, default=1000, help="samples of the optimised state (default 1000)")
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
