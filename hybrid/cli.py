@@ -12,7 +12,6 @@ Exit codes: 0 success, 1 a run failed or a benchmark case errored, 2 bad usage.
 from __future__ import annotations
 
 import argparse
-import importlib
 import importlib.metadata
 import json
 import math
@@ -42,10 +41,6 @@ _PACKAGES = {  # what ``hybrid info`` reports: label -> distribution name
     "aer": "qiskit-aer",
 }
 _ITEMSIZE = {"complex64": 8, "complex128": 16}
-
-
-class NotAvailable(RuntimeError):
-    """An algorithm whose module is not in this checkout."""
 
 
 # --- demo and info -------------------------------------------------------------------------
@@ -165,17 +160,6 @@ def _print(result: dict, as_json: bool) -> None:
 # --- hybrid run ----------------------------------------------------------------------------
 
 
-def _algorithm(name: str):
-    try:
-        return importlib.import_module(f"circuits.{name}")
-    except ModuleNotFoundError as exc:
-        if exc.name == f"circuits.{name}":
-            raise NotAvailable(
-                f"'hybrid run {name}' is not available yet: circuits/{name}.py is not in this checkout"
-            ) from None
-        raise
-
-
 def parse_marked(text: str, n_qubits: int | None) -> tuple[int, list[int | str]]:
     """``"3,5"`` or ``"0011,0101"`` -> (qubits, items). A token of exactly ``n_qubits`` binary
     digits is a bitstring (wire 0 first); any other token is a basis index."""
@@ -200,8 +184,7 @@ def parse_marked(text: str, n_qubits: int | None) -> tuple[int, list[int | str]]
 
 
 def run_grover(args: argparse.Namespace) -> dict:
-    grover = _algorithm("grover")
-    oracles = importlib.import_module("circuits.oracles")
+    from circuits import grover, oracles  # each runner imports its algorithm on use: the other commands start fast
     if (args.cnf is None) == (args.marked is None):
         raise ValueError("give exactly one of --marked (indices or bitstrings) and --cnf FILE")
     if args.cnf is not None:
@@ -235,7 +218,7 @@ def run_grover(args: argparse.Namespace) -> dict:
 
 
 def run_shor(args: argparse.Namespace) -> dict:
-    shor = _algorithm("shor")
+    from circuits import shor
     kwargs = {"method": args.method, "a": args.a, "seed": args.seed, "device": args.device}
     if args.coprime_bases:
         kwargs["coprime_bases"] = True
@@ -264,7 +247,7 @@ _MOLECULES = {  # name -> (symbols, charge); atoms on the z axis, --bond apart
 
 
 def run_vqe(args: argparse.Namespace) -> dict:
-    vqe = _algorithm("vqe")
+    from circuits import vqe
     if (args.molecule is None) == (args.tfim is None):
         raise ValueError("give exactly one of --molecule NAME (with --bond) and --tfim N (with --h)")
     common = {"seed": args.seed, "device": args.device}
@@ -341,7 +324,7 @@ def parse_graph(spec: str, seed: int | None):
 
 
 def run_qaoa(args: argparse.Namespace) -> dict:
-    qaoa = _algorithm("qaoa")
+    from circuits import qaoa
     graph = parse_graph(args.graph, args.seed)
     res = qaoa.maxcut_qaoa(graph, args.p, seed=args.seed, shots=args.shots, device=args.device)
     bits = list(res.best_cut.bits)
@@ -477,7 +460,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(json.dumps(result, indent=2, default=str))
             else:
                 _print_run(result)
-    except (NotAvailable, RuntimeError) as exc:  # RuntimeError: e.g. factor() found no factor within its run budget
+    except RuntimeError as exc:  # RuntimeError: e.g. factor() found no factor within its run budget
         print(f"hybrid: error: {exc}", file=sys.stderr)
         return 1
     except (ValueError, MemoryError, OSError) as exc:
