@@ -38,6 +38,8 @@ from typing import Callable
 import torch
 from tqdm import tqdm
 
+from hybrid._checks import positive_int_arg
+
 from . import batched, engines, gradients, memory, statevector
 from .records import ResultLog
 from .records import run_info as _run_info
@@ -106,11 +108,11 @@ def _suites(text: str) -> tuple[str, ...]:
 
 def _sizes(text: str) -> tuple[int, ...]:
     try:
-        sizes = tuple(int(x) for x in text.split(",") if x.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated qubit counts such as 4,8; got {text!r}") from None
-    if not sizes or min(sizes) < 1:
-        raise argparse.ArgumentTypeError(f"qubit counts must be positive integers; got {text!r}")
+        sizes = tuple(positive_int_arg(x) for x in text.split(",") if x.strip())
+    except argparse.ArgumentTypeError:
+        sizes = ()
+    if not sizes:
+        raise argparse.ArgumentTypeError(f"expected comma-separated qubit counts (positive integers) such as 4,8; got {text!r}")
     return sizes
 
 
@@ -133,7 +135,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=_out_dir, default=Path("out/bench"), metavar="DIR",
                         help="folder for bench.jsonl, report.md and the plots (default out/bench)")
     parser.add_argument("--json", action="store_true", help="print a JSON summary on stdout (progress goes to stderr)")
-    parser.add_argument("--repeats", type=int, default=3, help="timed calls per engine and case (default 3)")
+    parser.add_argument("--repeats", type=positive_int_arg, default=3, help="timed calls per engine and case (default 3)")
     parser.add_argument("--sizes", type=_sizes, help="override the statevector qubit counts, e.g. 10,14")
     parser.add_argument("--grad-sizes", type=_sizes, help="override the gradient qubit counts")
     parser.add_argument("--batch-sizes", type=_sizes, help="override the batched-layer qubit counts")  # fmt: skip
@@ -439,9 +441,6 @@ def main_from_args(args: argparse.Namespace, argv: list[str] | None = None) -> i
     """Run ``hybrid bench``; 0 when every case ran clean, 1 when any errored, 2 on bad usage."""
     if args.device == "cuda" and not torch.cuda.is_available():
         print("hybrid bench: error: --device cuda was given but torch sees no CUDA GPU; use --device cpu", file=sys.stderr)
-        return 2
-    if args.repeats < 1:
-        print(f"hybrid bench: error: --repeats must be at least 1; got {args.repeats}", file=sys.stderr)
         return 2
     stdout = sys.stdout
     redirect = contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext()

@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 
 from hybrid import Circuit
+from hybrid._checks import integer, positive_int
 
 from .qft import inverse_qft, qft
 
@@ -33,7 +34,7 @@ def phi_add(a: int, m: int) -> Circuit:
 
     One phase gate per wire; gates whose angle is a multiple of 2 pi are left out.
     """
-    _check_positive(m, "m")
+    m = positive_int(m, "m")
     c = Circuit(m)
     for j in range(m):
         turns = (a * 2**j) % 2**m  # the angle in units of 2 pi / 2**m
@@ -44,7 +45,7 @@ def phi_add(a: int, m: int) -> Circuit:
 
 def adder(a: int, m: int) -> Circuit:
     """|b> -> |b + a mod 2**m> on m wires: QFT (no swaps), :func:`phi_add`, inverse QFT."""
-    _check_positive(m, "m")
+    m = positive_int(m, "m")
     return qft(m, swaps=False).compose(phi_add(a, m)).compose(inverse_qft(m, swaps=False))
 
 
@@ -61,7 +62,7 @@ def phi_add_mod(a: int, modulus: int, n: int) -> Circuit:
     the ancilla (through an inverse QFT) to decide whether to add the modulus back, then
     uncomputed by comparing with a again.
     """
-    _check_modulus(modulus, n)
+    modulus, n = _check_modulus(modulus, n)
     m = n + 1
     b = list(range(2, 2 + m))
     top, ancilla = b[0], n + 3
@@ -87,7 +88,7 @@ def cmult_mod(a: int, modulus: int, n: int) -> Circuit:
     b (n + 1 wires), ``2n + 2`` the ancilla; needs b < N. Adds ``2**i a mod N`` for each
     bit i of x, each addition controlled by the control and that bit.
     """
-    _check_modulus(modulus, n)
+    modulus, n = _check_modulus(modulus, n)
     layout = multiplier_layout(n)
     b = layout["b"]
     c = Circuit(2 * n + 3)
@@ -106,7 +107,7 @@ def controlled_multiplier(a: int, modulus: int, n: int) -> Circuit:
     multiplier for a**-1 mod N backwards: ``x -> a x`` in place on 2n + 3 wires (layout as
     in :func:`cmult_mod`). ``a`` must be invertible mod N.
     """
-    _check_modulus(modulus, n)
+    modulus, n = _check_modulus(modulus, n)
     if math.gcd(a, modulus) != 1:
         raise ValueError(f"a = {a} shares the factor {math.gcd(a, modulus)} with N = {modulus}; it has no inverse mod N")
     layout = multiplier_layout(n)
@@ -126,12 +127,7 @@ def multiplier_layout(n: int) -> dict[str, list[int] | int]:
     }
 
 
-def _check_positive(value: int, name: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer; got {value!r}")
-
-
-def _check_modulus(modulus: int, n: int) -> None:
-    _check_positive(n, "n")
-    if isinstance(modulus, bool) or not isinstance(modulus, int) or not 2 <= modulus < 2**n:
-        raise ValueError(f"the modulus must be an integer in 2 .. 2**n - 1 = {2**n - 1}; got {modulus!r}")
+def _check_modulus(modulus: int, n: int) -> tuple[int, int]:
+    """(modulus, n) as ints, checked: an n-bit register holds 2 <= modulus < 2**n."""
+    n = positive_int(n, "n")
+    return integer(modulus, f"the modulus (n = {n} bits)", minimum=2, maximum=2**n - 1), n

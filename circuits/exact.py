@@ -13,6 +13,7 @@ import scipy.sparse.linalg as spla
 import torch
 
 from hybrid import PauliSum
+from hybrid._checks import positive_int
 from hybrid.sim.device import resolve_device
 from hybrid.sim.observables import Pauli
 
@@ -123,8 +124,7 @@ def maxcut_heuristic(problem: MaxCutProblem, *, restarts: int = 10, seed: int | 
     to the nodes already placed. Local search: move any node whose move raises the cut,
     until none does (a local optimum: every node cuts at least half its incident weight).
     """
-    if isinstance(restarts, bool) or not isinstance(restarts, int) or restarts < 1:
-        raise ValueError(f"restarts must be a positive integer; got {restarts!r}")
+    restarts = positive_int(restarts, "restarts")
     rng = np.random.default_rng(seed)
     weights = _weight_matrix(problem)
     best: Cut | None = None

@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from hybrid import Circuit, simulate
+from hybrid._checks import non_negative_int, positive_int
 
 from .oracles import Oracle, marked_oracle
 
@@ -98,8 +99,7 @@ def grover_operator(oracle: Oracle, *, structure_aware: bool = False) -> Circuit
 
 def grover_from_oracle(oracle: Oracle, iterations: int, *, structure_aware: bool = False) -> Circuit:
     """H on the search register, then ``iterations`` Grover iterations of ``oracle``."""
-    if isinstance(iterations, bool) or not isinstance(iterations, int | np.integer) or iterations < 0:
-        raise ValueError(f"iterations must be a non-negative integer; got {iterations!r}")
+    iterations = non_negative_int(iterations, "iterations")
     step = grover_operator(oracle, structure_aware=structure_aware)
     c = Circuit(step.n_qubits)
     for w in range(oracle.n_qubits):
@@ -209,15 +209,13 @@ def grover_search(
     sqrt(N)). Expected cost O(sqrt(N/M)) oracle queries without knowing M.
     """
     oracle = _as_oracle(problem, marked)
-    if shots < 1:
-        raise ValueError(f"shots must be at least 1; got {shots}")
+    shots = positive_int(shots, "shots")
+    if n_solutions is not None:  # zero solutions leave nothing to amplify
+        n_solutions = positive_int(n_solutions, "n_solutions")
     if iterations is None and n_solutions is None and not oracle.count_known:
         return _bbht(oracle, seed, device, dtype, structure_aware, max_queries)
     if iterations is None:
-        m = oracle.n_marked if n_solutions is None else n_solutions
-        if m < 1:
-            raise ValueError(f"n_solutions must be at least 1 (got {m}); with no solution there is nothing to amplify")
-        iterations = optimal_iterations(oracle.n_qubits, m)
+        iterations = optimal_iterations(oracle.n_qubits, oracle.n_marked if n_solutions is None else n_solutions)
     state = _run(oracle, iterations, device, dtype, structure_aware)
     counts = state.counts(shots, wires=list(range(oracle.n_qubits)), seed=seed)
     return _result(oracle, state, counts, (int(iterations),))

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from hybrid import I, PauliSum, X, Z, pauli_word
+from hybrid._checks import integer
 
 __all__ = [
     "MolecularHamiltonian",
@@ -104,8 +105,7 @@ def tfim_hamiltonian(n: int, J: float = 1.0, h: float = 1.0, *, periodic: bool =
 
     ``periodic=True`` adds the bond ``Z_{n-1} Z_0`` (needs ``n >= 3`` so it is a new bond).
     """
-    if isinstance(n, bool) or not isinstance(n, int) or n < 2:
-        raise ValueError(f"a chain needs n >= 2 spins; got n={n!r}")
+    n = integer(n, "n (the number of spins in the chain)", minimum=2)
     if periodic and n < 3:
         raise ValueError("a periodic chain needs n >= 3 (with 2 spins the closing bond repeats the open one)")
     bonds = [(i, i + 1) for i in range(n - 1)] + ([(n - 1, 0)] if periodic else [])

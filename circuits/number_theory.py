@@ -14,6 +14,8 @@ import random
 from dataclasses import dataclass
 from fractions import Fraction
 
+from hybrid._checks import integer, non_negative_int, positive_int
+
 __all__ = [
     "ClassicalFactors",
     "continued_fraction",
@@ -46,8 +48,8 @@ class ClassicalFactors:
 
 def continued_fraction(numerator: int, denominator: int) -> list[int]:
     """The partial quotients [a0; a1, a2, ...] of ``numerator / denominator`` (finite)."""
-    _check_int(numerator, "numerator", 0)
-    _check_int(denominator, "denominator", 1)
+    numerator = non_negative_int(numerator, "numerator")
+    denominator = positive_int(denominator, "denominator")
     quotients = []
     while denominator:
         q, r = divmod(numerator, denominator)
@@ -74,7 +76,7 @@ def convergents(numerator: int, denominator: int) -> list[Fraction]:
 
 def is_prime(n: int) -> bool:
     """Miller-Rabin: exact for n < 3.3e24, error below 4**-13 beyond."""
-    _check_int(n, "n", 0)
+    n = non_negative_int(n, "n")
     if n < 2:
         return False
     for p in _MR_BASES:
@@ -110,7 +112,7 @@ def integer_root(n: int, k: int) -> int:
 
 def perfect_power(n: int) -> tuple[int, int] | None:
     """``(b, k)`` with ``b**k == n``, k >= 2 as large as possible, or ``None``."""
-    _check_int(n, "n", 2)
+    n = integer(n, "n", minimum=2)
     for k in range(n.bit_length(), 1, -1):
         b = integer_root(n, k)
         if b > 1 and b**k == n:
@@ -120,7 +122,7 @@ def perfect_power(n: int) -> tuple[int, int] | None:
 
 def trial_division(n: int) -> ClassicalFactors:
     """Split ``n`` by dividing by 2, 3, 5, 7, ... up to sqrt(n); ``steps`` counts divisions."""
-    _check_composite(n)
+    n = _check_composite(n)
     steps, d = 1, 2
     if n % 2:
         d = 3
@@ -138,7 +140,7 @@ def pollard_rho(n: int, *, seed: int | None = None, max_steps: int = 10**8) -> C
     batches the gcds (one gcd per up to 128 steps, backtracking when a batch overshoots).
     A failed walk restarts with a new random c. ``steps`` counts evaluations of f.
     """
-    _check_composite(n)
+    n = _check_composite(n)
     if n % 2 == 0:
         return ClassicalFactors((2, n // 2), 1, "Pollard rho (Brent)")
     rng = random.Random(seed)
@@ -181,14 +183,8 @@ def _brent_walk(n: int, y: int, c: int, budget: int, batch: int = 128) -> tuple[
     return g, steps
 
 
-def _check_int(value, name: str, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int; got {type(value).__name__} {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}; got {value}")
-
-
-def _check_composite(n: int) -> None:
-    _check_int(n, "N", 2)
+def _check_composite(n: int) -> int:
+    n = integer(n, "N", minimum=2)
     if is_prime(n):
         raise ValueError(f"N = {n} is prime: there is no split into two factors > 1")
+    return n

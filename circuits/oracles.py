@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from hybrid import Circuit
+from hybrid._checks import positive_int
 
 from .search_classical import BatchPredicate, cnf_predicate, marked_set_predicate
 
@@ -86,7 +87,7 @@ def parse_marked(n_qubits: int, marked: Iterable[int | str] | int | str) -> tupl
     bitstring is accepted too). Empty sets, duplicates and marking all ``2**n`` states are
     errors: Grover has nothing to find, or nothing to amplify.
     """
-    _check_n(n_qubits)
+    n_qubits = positive_int(n_qubits, "n_qubits")
     items = [marked] if isinstance(marked, int | str | np.integer) else marked
     try:
         items = list(items)
@@ -107,11 +108,6 @@ def parse_marked(n_qubits: int, marked: Iterable[int | str] | int | str) -> tupl
             f"all {2**n_qubits} states are marked: every outcome is a solution and Grover has nothing to amplify"
         )
     return tuple(indices)
-
-
-def _check_n(n_qubits) -> None:
-    if isinstance(n_qubits, bool) or not isinstance(n_qubits, int | np.integer) or n_qubits < 1:
-        raise ValueError(f"n_qubits must be a positive integer; got {n_qubits!r}")
 
 
 def _one_index(n: int, item) -> int:
@@ -169,8 +165,7 @@ def oracle_from_predicate(n_qubits: int, predicate: Callable[[str], bool]) -> Or
     :func:`~circuits.grover.grover_search` as ``n_solutions`` or let the search use the
     randomized schedule.
     """
-    _check_n(n_qubits)
-    n = int(n_qubits)
+    n = positive_int(n_qubits, "n_qubits")
     mask = torch.zeros(2**n, dtype=torch.bool)
     for idx in range(2**n):
         value = predicate(format(idx, f"0{n}b"))
@@ -278,9 +273,9 @@ def oracle_from_cnf(clauses: Cnf | Sequence[Sequence[int]], n_vars: int | None =
         raise ValueError(f"n_vars={n_vars} contradicts the formula's {cnf.n_vars} variable(s)")
     if n is None:
         raise ValueError("give n_vars with a plain list of clauses (or pass a Cnf from parse_dimacs)")
-    _check_n(n)
-    kept = _normalise_clauses(cnf.clauses if cnf is not None else clauses, int(n))
-    n, m = int(n), len(kept)
+    n = positive_int(n, "n_vars")
+    kept = _normalise_clauses(cnf.clauses if cnf is not None else clauses, n)
+    m = len(kept)
     compute = Circuit(n + m)
     for j, clause in enumerate(kept):
         wires = [abs(lit) - 1 for lit in clause]

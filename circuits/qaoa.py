@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from hybrid import Circuit, Parameter, expval, simulate
+from hybrid._checks import positive_int
 from hybrid.sim.device import real_dtype_of
 
 from .exact import Cut, maxcut_brute_force, maxcut_heuristic
@@ -55,8 +56,7 @@ class QAOAResult:
 
 def qaoa_circuit(problem: MaxCutProblem, p: int) -> Circuit:
     """The depth-``p`` QAOA circuit with symbols ``g0, b0, g1, b1, ...`` (gamma, beta per layer)."""
-    if isinstance(p, bool) or not isinstance(p, int) or p < 1:
-        raise ValueError(f"p (the number of QAOA layers) must be an integer >= 1; got {p!r}")
+    p = positive_int(p, "p (the number of QAOA layers)")
     circuit = Circuit(problem.n)
     for k in range(problem.n):
         circuit.h(k)
@@ -121,8 +121,7 @@ def maxcut_qaoa(
     ``max_cut`` is the exact optimum by brute force up to ``BRUTE_FORCE_LIMIT`` nodes,
     beyond that the best of the classical heuristic and the sampled cuts.
     """
-    if isinstance(restarts, bool) or not isinstance(restarts, int) or restarts < 1:
-        raise ValueError(f"restarts must be a positive integer; got {restarts!r}")
+    restarts = positive_int(restarts, "restarts")
     problem = maxcut_problem(graph)
     circuit, cost = qaoa_circuit(problem, p), problem.cost_hamiltonian()  # built once: plans cache on the circuit
     gammas, betas, history = _optimise(circuit, cost, problem, p, seed, restarts, steps, lr, diff_method, device, dtype)

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from hybrid import Circuit
+from hybrid._checks import positive_int
 
 __all__ = ["qft", "inverse_qft", "qpe"]
 
@@ -46,8 +47,7 @@ def qpe(unitary, n_phase_bits: int, *, eigenstate: Circuit | None = None) -> Cir
     ``unitary`` is a ``(2**k, 2**k)`` matrix (torch or numpy). Its powers are taken by
     repeated squaring, so the circuit has m controlled k-qubit gates.
     """
-    if not isinstance(n_phase_bits, int) or n_phase_bits < 1:
-        raise ValueError(f"n_phase_bits must be a positive integer; got {n_phase_bits!r}")
+    n_phase_bits = positive_int(n_phase_bits, "n_phase_bits")
     u = torch.as_tensor(np.asarray(unitary) if not isinstance(unitary, torch.Tensor) else unitary)
     u = u.to(torch.complex128)
     k = int(round(math.log2(u.shape[-1])))

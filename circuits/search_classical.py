@@ -18,6 +18,7 @@ from typing import Callable, Sequence
 import torch
 
 from hybrid.sim.device import resolve_device
+from hybrid._checks import positive_int
 
 __all__ = [
     "SearchResult",
@@ -72,8 +73,7 @@ def brute_force_search(
         device: where the candidates are evaluated; ``"auto"`` picks CUDA when present.
         chunk_size: candidates evaluated per vectorised call (bounds memory).
     """
-    if not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a positive integer number of bits; got {n!r}")
+    n = positive_int(n, "n (the number of bits)")
     dev = resolve_device(device)
     total = 2**n
     order = None

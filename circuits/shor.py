@@ -25,12 +25,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from typing import Iterator
-from numbers import Integral
 
 import numpy as np
 import torch
 
 from hybrid import Circuit, MemoryLimitError, simulate
+from hybrid._checks import integer, positive_int
 from hybrid.sim import Measure
 from hybrid.sim.memory import format_bytes, free_bytes
 
@@ -137,17 +137,17 @@ def factor(
         TypeError, ValueError: bad N, method, a or counts (the message says which).
         RuntimeError: no split within ``max_runs`` runs.
     """
-    N = _check_int(N, "N", 2)
+    N = integer(N, "N", minimum=2)
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}; got {method!r}")
     if a is not None:
         a = _check_base(a, N)
-    _check_int(max_runs, "max_runs", 1)
-    _check_int(runs_per_base, "runs_per_base", 1)
+    max_runs = positive_int(max_runs, "max_runs")
+    runs_per_base = positive_int(runs_per_base, "runs_per_base")
     shortcut = _classical_case(N, method)
     if shortcut is not None:
         return shortcut
-    t = 2 * N.bit_length() if n_phase_bits is None else _check_int(n_phase_bits, "n_phase_bits", 1)
+    t = 2 * N.bit_length() if n_phase_bits is None else positive_int(n_phase_bits, "n_phase_bits")
     rng = np.random.default_rng(seed)
     history: list[tuple[int, int]] = []
     circuit, circuit_base = None, None  # one circuit at a time: oracle tables are large
@@ -200,12 +200,12 @@ def order_finding_circuit(N: int, a: int, *, method: str = "gates", n_phase_bits
     ``method="gates"``: 2n + 3 qubits (:func:`circuits.arithmetic.controlled_multiplier`);
     ``method="oracle"``: n + 1 qubits, one controlled permutation gate per round.
     """
-    N = _check_int(N, "N", 3)
+    N = integer(N, "N", minimum=3)
     a = _check_base(a, N)
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}; got {method!r}")
     n = N.bit_length()
-    t = 2 * n if n_phase_bits is None else _check_int(n_phase_bits, "n_phase_bits", 1)
+    t = 2 * n if n_phase_bits is None else positive_int(n_phase_bits, "n_phase_bits")
     if method == "oracle":
         _check_tables_fit(n, t)
     width = 2 * n + 3 if method == "gates" else n + 1
@@ -246,7 +246,7 @@ def sample_phases(
 ) -> np.ndarray:
     """Outcomes y of ``shots`` order-finding trajectories, run as one batch (int array)."""
     circuit = order_finding_circuit(N, a, method=method, n_phase_bits=n_phase_bits)
-    return _simulate_outcomes(circuit, _check_int(shots, "shots", 1), seed, device, dtype)
+    return _simulate_outcomes(circuit, positive_int(shots, "shots"), seed, device, dtype)
 
 
 def order_from_phase(y: int, t: int, a: int, N: int, earlier: list[int] | None = None) -> int | None:
@@ -366,16 +366,8 @@ def _check_tables_fit(n: int, t: int) -> None:
         )
 
 
-def _check_int(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral):
-        raise TypeError(f"{name} must be an integer; got {type(value).__name__} {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}; got {value}")
-    return int(value)
-
-
 def _check_base(a, N: int) -> int:
-    a = _check_int(a, "a", 2)
+    a = integer(a, "a", minimum=2)
     if a >= N - 1:
         raise ValueError(f"a must satisfy 1 < a < N - 1 = {N - 1} (a = N - 1 has order 2 and gives nothing); got {a}")
     if math.gcd(a, N) != 1:

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from hybrid import Circuit, Parameter, PauliSum, expval
+from hybrid._checks import non_negative_int
 from hybrid.sim import gates
 from hybrid.sim.device import real_dtype_of
 
@@ -163,8 +164,7 @@ def hardware_efficient_ansatz(n_qubits: int, layers: int, *, occupied: Sequence[
     set (the Hartree-Fock state for a molecule) instead of a state the CNOT chain has
     scrambled. Parameters are named ``y<layer>_<wire>``.
     """
-    if isinstance(layers, bool) or not isinstance(layers, int) or layers < 0:
-        raise ValueError(f"layers must be an integer >= 0; got {layers!r}")
+    layers = non_negative_int(layers, "layers")
     circuit = Circuit(n_qubits)
     for layer in range(layers + 1):
         for w in range(n_qubits):
@@ -196,8 +196,7 @@ def minimize_energy(
     Adam at a fixed learning rate can overshoot and circle the minimum, so the lowest
     energy evaluated (before any step or after the last) is kept with its parameters.
     """
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-        raise ValueError(f"steps must be an integer >= 0; got {steps!r}")
+    steps = non_negative_int(steps, "steps")
     if not lr > 0:
         raise ValueError(f"lr must be a positive learning rate; got {lr!r}")
     real = real_dtype_of(dtype)

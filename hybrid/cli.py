@@ -12,7 +12,6 @@ Exit codes: 0 success, 1 a run failed or a benchmark case errored, 2 bad usage.
 from __future__ import annotations
 
 import argparse
-import importlib
 import importlib.metadata
 import json
 import math
@@ -26,6 +25,7 @@ import torch
 import circuits.qft
 
 from . import __version__
+from ._checks import positive_int_arg
 from .sim import Circuit, Z, simulate
 from .sim.device import resolve_device
 from .sim.memory import WORKING_STATES, format_bytes, free_bytes
@@ -41,10 +41,6 @@ _PACKAGES = {  # what ``hybrid info`` reports: label -> distribution name
     "aer": "qiskit-aer",
 }
 _ITEMSIZE = {"complex64": 8, "complex128": 16}
-
-
-class NotAvailable(RuntimeError):
-    """An algorithm whose module is not in this checkout."""
 
 
 # --- demo and info -------------------------------------------------------------------------
@@ -164,17 +160,6 @@ def _print(result: dict, as_json: bool) -> None:
 # --- hybrid run ----------------------------------------------------------------------------
 
 
-def _algorithm(name: str):
-    try:
-        return importlib.import_module(f"circuits.{name}")
-    except ModuleNotFoundError as exc:
-        if exc.name == f"circuits.{name}":
-            raise NotAvailable(
-                f"'hybrid run {name}' is not available yet: circuits/{name}.py is not in this checkout"
-            ) from None
-        raise
-
-
 def parse_marked(text: str, n_qubits: int | None) -> tuple[int, list[int | str]]:
     """``"3,5"`` or ``"0011,0101"`` -> (qubits, items). A token of exactly ``n_qubits`` binary
     digits is a bitstring (wire 0 first); any other token is a basis index."""
@@ -199,8 +184,7 @@ def parse_marked(text: str, n_qubits: int | None) -> tuple[int, list[int | str]]
 
 
 def run_grover(args: argparse.Namespace) -> dict:
-    grover = _algorithm("grover")
-    oracles = importlib.import_module("circuits.oracles")
+    from circuits import grover, oracles  # each runner imports its algorithm on use: the other commands start fast
     if (args.cnf is None) == (args.marked is None):
         raise ValueError("give exactly one of --marked (indices or bitstrings) and --cnf FILE")
     if args.cnf is not None:
@@ -234,7 +218,7 @@ def run_grover(args: argparse.Namespace) -> dict:
 
 
 def run_shor(args: argparse.Namespace) -> dict:
-    shor = _algorithm("shor")
+    from circuits import shor
     kwargs = {"method": args.method, "a": args.a, "seed": args.seed, "device": args.device}
     if args.coprime_bases:
         kwargs["coprime_bases"] = True
@@ -263,7 +247,7 @@ _MOLECULES = {  # name -> (symbols, charge); atoms on the z axis, --bond apart
 
 
 def run_vqe(args: argparse.Namespace) -> dict:
-    vqe = _algorithm("vqe")
+    from circuits import vqe
     if (args.molecule is None) == (args.tfim is None):
         raise ValueError("give exactly one of --molecule NAME (with --bond) and --tfim N (with --h)")
     common = {"seed": args.seed, "device": args.device}
@@ -340,7 +324,7 @@ def parse_graph(spec: str, seed: int | None):
 
 
 def run_qaoa(args: argparse.Namespace) -> dict:
-    qaoa = _algorithm("qaoa")
+    from circuits import qaoa
     graph = parse_graph(args.graph, args.seed)
     res = qaoa.maxcut_qaoa(graph, args.p, seed=args.seed, shots=args.shots, device=args.device)
     bits = list(res.best_cut.bits)
@@ -382,13 +366,6 @@ def _print_run(result: dict) -> None:
 # --- the parser ----------------------------------------------------------------------------
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer; got {text}")
-    return value
-
-
 def _add_run_parsers(run: argparse.ArgumentParser) -> None:
     algos = run.add_subparsers(dest="algorithm", required=True, metavar="{grover,shor,vqe,qaoa}")
     common = argparse.ArgumentParser(add_help=False)
@@ -396,11 +373,11 @@ def _add_run_parsers(run: argparse.ArgumentParser) -> None:
     common.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="default auto")
     common.add_argument("--json", action="store_true", help="machine-readable output")
     g = algos.add_parser("grover", parents=[common], help="Grover search over marked items or a CNF formula")
-    g.add_argument("--qubits", type=_positive, help="search-register size (implied by bitstrings or --cnf)")
+    g.add_argument("--qubits", type=positive_int_arg, help="search-register size (implied by bitstrings or --cnf)")
     g.add_argument("--marked", help="marked items: indices 3,5 or bitstrings 0011,0101 (wire 0 first)")
     g.add_argument("--cnf", help="DIMACS CNF file: search for satisfying assignments")
     g.add_argument("--iterations", type=int, help="Grover iterations (default: optimal, or randomized for CNF)")
-    g.add_argument("--shots", type=_positive, default=1024, help="samples of the final state (default 1024)")
+    g.add_argument("--shots", type=positive_int_arg, default=1024, help="samples of the final state (default 1024)")
     s = algos.add_parser("shor", parents=[common], help="factor N by quantum order finding")
     s.add_argument("N", type=int, help="the number to factor")
     s.add_argument("--method", choices=("gates", "oracle"), default="gates",
@@ -416,11 +393,11 @@ def _add_run_parsers(run: argparse.ArgumentParser) -> None:
     v.add_argument("--h", type=float, default=1.0, help="TFIM transverse field (default 1.0)")
     v.add_argument("--J", type=float, default=1.0, help="TFIM coupling (default 1.0)")
     v.add_argument("--periodic", action="store_true", help="TFIM ring instead of an open chain")
-    v.add_argument("--steps", type=_positive, help="optimiser steps (default: the library's)")
+    v.add_argument("--steps", type=positive_int_arg, help="optimiser steps (default: the library's)")
     q = algos.add_parser("qaoa", parents=[common], help="MaxCut by QAOA, with the brute-force optimum beside it")
     q.add_argument("--graph", default="regular:3:8", help="regular:D:N | cycle:N | complete:N | erdos:N:P | FILE")
-    q.add_argument("--p", type=_positive, default=1, help="QAOA layers (default 1)")
-    q.add_argument("--shots", type=_positive, default=1000, help="samples of the optimised state (default 1000)")
+    q.add_argument("--p", type=positive_int_arg, default=1, help="QAOA layers (default 1)")
+    q.add_argument("--shots", type=positive_int_arg, default=1000, help="samples of the optimised state (default 1000)")
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -483,7 +460,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(json.dumps(result, indent=2, default=str))
             else:
                 _print_run(result)
-    except (NotAvailable, RuntimeError) as exc:  # RuntimeError: e.g. factor() found no factor within its run budget
+    except RuntimeError as exc:  # RuntimeError: e.g. factor() found no factor within its run budget
         print(f"hybrid: error: {exc}", file=sys.stderr)
         return 1
     except (ValueError, MemoryError, OSError) as exc:

@@ -25,6 +25,8 @@ from sklearn import datasets as skdatasets
 from sklearn.decomposition import PCA
 from sklearn.model_selection import train_test_split
 
+from ._checks import integer
+
 __all__ = [
     "Splits",
     "load_dataset",
@@ -273,8 +275,7 @@ def load_dataset(
         X = (X - mean) / np.where(std > 0, std, 1.0)  # constant features stay at 0
     if n_features is not None:
         flat = X.reshape(len(X), -1)
-        if not 1 <= n_features <= min(flat.shape[1], len(train)):
-            raise ValueError(f"n_features={n_features} must be between 1 and {min(flat.shape[1], len(train))} for {name!r}")
+        n_features = integer(n_features, f"n_features for {name!r}", minimum=1, maximum=min(flat.shape[1], len(train)))
         pca = PCA(n_components=n_features, random_state=0).fit(flat[train])
         X = pca.transform(flat)
         if standardize:  # PCA components have very different scales; encoders want unit ones

@@ -36,6 +36,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .data import DATASET_NAMES, Splits, load_dataset
+from ._checks import non_negative_int, positive_int
 from .models import MODEL_INFO, MODEL_NAMES, build_model, check_compatible, count_parameters
 from .sim.device import resolve_device
 
@@ -92,8 +93,9 @@ def _check_config(config: TrainConfig) -> None:
         raise ValueError(f"unknown model {config.model!r}; valid: {', '.join(MODEL_NAMES)}")
     if config.dataset not in DATASET_NAMES and not config.dataset.startswith("digits-"):
         raise ValueError(f"unknown dataset {config.dataset!r}; valid: {', '.join(DATASET_NAMES)} (or any 'digits-AvB')")
-    if config.epochs < 1 or config.batch_size < 1 or config.patience < 0:
-        raise ValueError(f"epochs and batch_size must be >= 1 and patience >= 0; got {config.epochs}, {config.batch_size}, {config.patience}")
+    positive_int(config.epochs, "epochs")
+    positive_int(config.batch_size, "batch_size")
+    non_negative_int(config.patience, "patience (epochs without improvement; 0 = off)")
     if config.monitor not in MONITORS:
         raise ValueError(f"monitor must be one of {', '.join(MONITORS)}; got {config.monitor!r}")
     if config.out is not None:

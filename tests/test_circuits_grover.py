@@ -308,7 +308,7 @@ def test_cnf_satisfied_matches_python_brute_force():
         (lambda: grover_circuit(3, [1], -1), ValueError, "non-negative"),
         (lambda: grover_search(3), ValueError, "needs the marked states"),
         (lambda: grover_search(marked_oracle(3, [1]), [1]), ValueError, "not both"),
-        (lambda: grover_search(oracle_from_predicate(2, lambda b: True), n_solutions=0), ValueError, "at least 1"),
+        (lambda: grover_search(oracle_from_predicate(2, lambda b: True), n_solutions=0), ValueError, "n_solutions must be a positive integer; got 0"),
         (lambda: oracle_from_predicate(2, lambda b: 1), TypeError, "must return a bool"),
         (lambda: oracle_from_cnf([[1, 4]], n_vars=3), ValueError, "1 <= v <= 3"),
         (lambda: oracle_from_cnf([[1]]), ValueError, "give n_vars"),

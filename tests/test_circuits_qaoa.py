@@ -211,5 +211,5 @@ def test_bad_graphs_say_what_to_do(graph, message):
 
 
 def test_bad_depth_says_what_to_do():
-    with pytest.raises(ValueError, match="p .* must be an integer >= 1"):
+    with pytest.raises(ValueError, match=r"p \(the number of QAOA layers\) must be a positive integer; got 0"):
         maxcut_qaoa(nx.cycle_graph(4), 0)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import itertools
 import json
 import math
-import sys
 
 import networkx as nx
 import numpy as np
@@ -194,9 +193,3 @@ def test_run_unknown_algorithm_exits_2(capsys):
         main(["run", "simon"])
     assert exc.value.code == 2
     assert "invalid choice" in capsys.readouterr().err
-
-
-def test_algorithm_not_landed_says_so(monkeypatch, capsys):
-    monkeypatch.setitem(sys.modules, "circuits.shor", None)  # as if circuits/shor.py were absent
-    assert main(["run", "shor", "15"]) == 1
-    assert "not available yet: circuits/shor.py is not in this checkout" in capsys.readouterr().err

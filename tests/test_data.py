@@ -141,7 +141,7 @@ def test_two_curves_noise_free_classes_differ_by_the_offset():
     [
         ({"name": "mnist"}, "unknown dataset 'mnist'; valid: digits"),
         ({"name": "digits-3v3"}, "two different digits"),
-        ({"name": "iris", "n_features": 9}, "n_features=9 must be between 1 and 4"),
+        ({"name": "iris", "n_features": 9}, "n_features for 'iris' must be an integer in 1 .. 4; got 9"),
         ({"name": "iris", "val_fraction": 0.9}, "val_fraction and test_fraction"),
         ({"name": "moons", "bogus": 1}, "bad options"),
     ],

@@ -4,6 +4,7 @@ Every value and gradient is compared with default.qubit run on the same circuit 
 independent simulator), or, for sampling, with exact probabilities within binomial error.
 """
 
+import autograd
 import numpy as np
 import pennylane as qml
 import pytest
@@ -318,5 +319,63 @@ def test_autograd_backprop_gradient_hessian_and_state_jacobian_match_default_qub
         state = qml.QNode(state_circuit, dev, diff_method="backprop")
         probs_of_state = lambda x: pnp.abs(state(x)) ** 2  # noqa: E731
         found.append((qml.grad(node)(x), qml.jacobian(qml.grad(node))(x), qml.jacobian(probs_of_state)(x)))
+    for ours, ref in zip(*found):
+        np.testing.assert_allclose(ours, ref, atol=1e-10)
+
+
+def _three_measurements(x):
+    qml.RY(x[0], 0)
+    qml.CRX(x[1], [0, 1])
+    qml.IsingZZ(x[2], [1, 0])
+    qml.RX(x[0] * x[1], 1)
+    return qml.expval(qml.PauliX(0) @ qml.PauliZ(1)), qml.var(qml.PauliY(1)), qml.probs(wires=[0, 1])
+
+
+def test_autograd_runs_the_tape_once_for_all_its_measurements(mocker):
+    """One simulation feeds every measurement forward, and one more every VJP (backward)."""
+    pnp = qml.numpy
+    x = pnp.array([0.7, -1.2, 0.4], requires_grad=True)
+    weights = pnp.array([0.1, -0.2, 0.3, 0.7], requires_grad=False)
+    found = []
+    for name in ("hybrid.qubit", "default.qubit"):
+        dev = qml.device(name, wires=2)
+        node = qml.QNode(_three_measurements, dev, interface="autograd", diff_method="backprop", max_diff=2)
+
+        def cost(x):
+            e, v, p = node(x)
+            return e + 0.5 * v + pnp.dot(p, weights)
+
+        if name == "hybrid.qubit":
+            runs = mocker.spy(dev, "_simulate")
+            vjp, _ = autograd.make_vjp(cost)(x)  # the traced forward pass alone
+            assert runs.call_count == 1  # was one run per measurement (3)
+            vjp(1.0)
+            assert runs.call_count == 2  # one backward pass for every measurement and parameter (was 12)
+        found.append((*node(x), qml.grad(cost)(x), qml.jacobian(qml.grad(cost))(x)))
+    for ours, ref in zip(*found):
+        np.testing.assert_allclose(ours, ref, atol=1e-10)
+
+
+def test_autograd_hessian_through_a_complex_state_and_an_expval_matches_default_qubit():
+    """A real function of a state and an expval measured together: complex cotangents at second order."""
+    pnp = qml.numpy
+    x = pnp.array([0.7, -1.2], requires_grad=True)
+
+    def circuit(x):
+        qml.RX(x[0], 0)
+        qml.CRY(x[1], [0, 1])
+        return qml.expval(qml.PauliZ(1)), qml.state()
+
+    found = []
+    for name in ("hybrid.qubit", "default.qubit"):
+        node = qml.QNode(circuit, qml.device(name, wires=2), interface="autograd", diff_method="backprop", max_diff=2)
+
+        def f(x):
+            e, s = node(x)
+            return e * pnp.imag(s[2]) + pnp.real(s[0] * pnp.conj(s[3]))
+
+        e, s = node(x)
+        assert np.asarray(e).dtype == np.float64 and np.asarray(s).dtype == np.complex128
+        found.append((e, s, qml.grad(f)(x), qml.jacobian(qml.grad(f))(x)))
     for ours, ref in zip(*found):
         np.testing.assert_allclose(ours, ref, atol=1e-10)

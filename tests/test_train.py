@@ -145,7 +145,7 @@ def test_resume_of_a_finished_run_refuses_other_settings(tmp_path):
         ({"model": "resnet"}, "unknown model 'resnet'; valid: mlp, cnn, transformer, hybrid-cnn"),
         ({"dataset": "mnist"}, "unknown dataset 'mnist'; valid: digits"),
         ({"model": "cnn"}, "needs image data"),
-        ({"epochs": 0}, "epochs and batch_size must be >= 1"),
+        ({"epochs": 0}, "epochs must be a positive integer; got 0"),
         ({"device": "tpu"}, "unknown device 'tpu'"),
     ],
 )

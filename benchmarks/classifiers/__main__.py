@@ -18,6 +18,7 @@ import torch
 from tqdm import tqdm
 
 from benchmarks.records import ResultLog
+from hybrid._checks import positive_int_arg
 
 from . import case_keys, plot, render, run_case
 
@@ -31,13 +32,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--full", action="store_true", help="the full grid (more datasets and models, 30 epochs; hours on a CPU)")
     p.add_argument("--out", type=Path, default=Path("out/bench"), help="output folder (default out/bench)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="where training runs")
-    p.add_argument("--seeds", type=int, default=5, help="final seeds per model (default 5; at least 2 for intervals)")
-    p.add_argument("--threads", type=int, help="torch CPU threads (default: as found; 1 on a busy shared machine)")
+    p.add_argument("--seeds", type=positive_int_arg, default=5, help="final seeds per model (default 5; at least 2 for intervals)")
+    p.add_argument("--threads", type=positive_int_arg, help="torch CPU threads (default: as found; 1 on a busy shared machine)")
     args = p.parse_args(argv)
-    if args.seeds < 1:
-        p.error(f"--seeds must be at least 1, got {args.seeds}")
-    if args.threads is not None and args.threads < 1:
-        p.error(f"--threads must be at least 1, got {args.threads}")
     if args.device == "cuda" and not torch.cuda.is_available():
         p.error("--device cuda was given but torch sees no CUDA GPU; use --device cpu or auto")
     if args.out.exists() and not args.out.is_dir():

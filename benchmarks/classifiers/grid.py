@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Mapping
 
+from hybrid._checks import positive_int
+
 __all__ = [
     "model_spec",
     "CLASSICAL",
@@ -200,8 +202,7 @@ def _full(seeds: int) -> Grid:
 
 def get_grid(name: str, seeds: int = 5) -> Grid:
     """The ``"quick"`` or ``"full"`` grid with ``seeds`` final seeds per model."""
-    if seeds < 1:
-        raise ValueError(f"seeds must be at least 1 (5 or more for useful intervals), got {seeds}")
+    seeds = positive_int(seeds, "seeds (5 or more give useful intervals)")
     builders = {"quick": _quick, "full": _full}
     if name not in builders:
         raise ValueError(f"unknown grid {name!r}; choose 'quick' or 'full'")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
+from .._checks import integer
 from .cnn import CNN, conv_features
 from .hybrid import ClassicalCore, DressedNet, QuanvNet, ReuploadingVQC, trainable_count
 from .mlp import MLP, mlp_layers, widths_for_budget
@@ -162,8 +163,7 @@ def build_model(
             because our images are standardised), for vqc ``diff_method``.
     """
     check_compatible(name, tuple(input_shape))
-    if n_classes < 2:
-        raise ValueError(f"n_classes must be at least 2; got {n_classes}")
+    n_classes = integer(n_classes, "n_classes", minimum=2)
     info, input_shape, options = MODEL_INFO[name], tuple(input_shape), dict(options)
     layers = n_layers if n_layers is not None else _DEFAULT_LAYERS.get(info.family, 0)
     try:
