@@ -115,6 +115,6 @@ def test_single_statevector_accessors_refuse_several_trajectories():
         state.vector
     with pytest.raises(ValueError, match="3 trajectories per sample"):
         state.amplitudes
-    for bad in (0, -2, 1.5, True):
-        with pytest.raises(ValueError, match="trajectories must be a positive integer"):
+    for bad, error in ((0, ValueError), (-2, ValueError), (1.5, TypeError), (True, TypeError)):
+        with pytest.raises(error, match="trajectories must be a positive integer"):
             simulate(Circuit(1), trajectories=bad)

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from . import gates as g
+from .._checks import non_negative_int
 from .instructions import Condition, Instruction, Measure, Operation
 from .params import ParamExpr, ParamValue
 
@@ -334,9 +335,7 @@ class Circuit:
 
     def measure(self, wire: int, clbit: int | None = None) -> "Circuit":
         """Measure ``wire`` mid-circuit into classical bit ``clbit`` (default: the next free bit)."""
-        clbit = self.n_clbits if clbit is None else int(clbit)
-        if clbit < 0:
-            raise ValueError(f"classical bits are numbered from 0; got clbit={clbit}")
+        clbit = self.n_clbits if clbit is None else non_negative_int(clbit, "clbit")
         return self.append(Measure(wire, clbit))
 
     def reset(self, wire: int) -> "Circuit":

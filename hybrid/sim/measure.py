@@ -12,6 +12,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from .._checks import positive_int
 from .observables import Pauli, PauliSum, Word
 
 __all__ = ["probs", "sample", "sample_probs", "counts", "tally", "expval", "expvals", "var", "density_matrix", "apply_pauli_sum"]
@@ -53,13 +54,8 @@ def sample(
 ) -> torch.Tensor:
     """Bitstrings ``(B, shots, len(wires))`` of 0/1 drawn from ``probs``; seeded is repeatable."""
     wires = check_wires(wires, n)
-    check_shots(shots)
+    positive_int(shots, "shots")
     return sample_probs(probs(psi.detach(), n, wires), shots, seed).to(psi.device)
-
-
-def check_shots(shots) -> None:
-    if isinstance(shots, bool) or not isinstance(shots, int) or shots < 1:
-        raise ValueError(f"shots must be a positive integer; got {shots!r}")
 
 
 def sample_probs(p: torch.Tensor, shots: int, seed: int | None = None) -> torch.Tensor:
@@ -68,7 +64,7 @@ def sample_probs(p: torch.Tensor, shots: int, seed: int | None = None) -> torch.
     Uses inverse-CDF sampling in float64 on the CPU generator, so the same seed gives the
     same samples on every device and any number of outcomes (no 2**24 category limit).
     """
-    check_shots(shots)
+    positive_int(shots, "shots")
     p = p.detach().to(torch.float64).cpu()
     k = p.shape[-1].bit_length() - 1
     cdf = torch.cumsum(p, dim=-1)

@@ -16,6 +16,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import torch
 
+from .._checks import positive_int
 from .circuit import Circuit
 from .device import check_complex_dtype, real_dtype_of, resolve_device
 from .execute import run
@@ -100,7 +101,7 @@ def prepare(
     dtype = check_complex_dtype(dtype)
     dev = resolve_device(device)
     n = circuit.n_qubits
-    per_sample = _check_trajectories(trajectories)
+    per_sample = 1 if trajectories is None else positive_int(trajectories, "trajectories")
     bindings = bind_parameters(circuit.parameters, params)
     batch, batched = _batch_size(circuit, bindings, initial_state)
     grad = torch.is_grad_enabled() and _any_requires_grad(circuit, bindings, initial_state)
@@ -117,14 +118,6 @@ def prepare(
     else:
         index = None  # amplitudes
     return Job(values, state, batched, _fusion_config(fusion, dev), grad, index)
-
-
-def _check_trajectories(trajectories) -> int:
-    if trajectories is None:
-        return 1
-    if isinstance(trajectories, bool) or not isinstance(trajectories, int | np.integer) or trajectories < 1:
-        raise ValueError(f"trajectories must be a positive integer (or None for one); got {trajectories!r}")
-    return int(trajectories)
 
 
 def _fusion_config(fusion: FusionConfig | bool, dev: torch.device) -> FusionConfig | None:
