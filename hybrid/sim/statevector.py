@@ -168,7 +168,7 @@ class StateVector:
         """Measure ``wire`` in every row: draw an outcome from the row's own state (seeded),
         collapse and renormalise, and with ``reset`` return the wire to |0>. Returns the
         outcomes ``(rows,)`` as 0/1 integers."""
-        batch, grid_shape = self.rows, (self.rows,) + (2,) * self.n_qubits
+        batch = self.rows
         # (rows, left, 2, right): three axes whatever n is, so reductions and updates stay fast.
         psi = self._psi.reshape(batch, 2**wire, 2, -1)
         weight = torch.view_as_real(psi[:, :, 1]).square().sum(dim=(1, 2, 3))  # P(1), (rows,); cascade summation
@@ -187,7 +187,7 @@ class StateVector:
                 one.zero_()
             else:
                 psi = torch.stack([zero + one, torch.zeros_like(one)], dim=2)
-        self._psi = psi.reshape(grid_shape).reshape(batch, -1)
+        self._psi = psi.reshape(batch, -1)
         return outcome.long()
 
     def reset(self, wire: int, generator: torch.Generator | None) -> torch.Tensor:
