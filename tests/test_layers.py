@@ -126,7 +126,7 @@ def test_fixed_weights_are_a_buffer_that_is_saved():
 
 
 def test_dtype_follows_the_weights(mocker):
-    spy = mocker.spy(hybrid, "expval")
+    spy = mocker.spy(hybrid.sim, "expval")
     layer = QuantumLayer(3, 2)
     x = torch.rand(4, 3)
     out32 = layer(x)
@@ -155,7 +155,7 @@ def test_circuit_is_planned_once(mocker):
     layer = make("angle-sel-z")
     circuit = layer.circuit
     fuse = mocker.spy(hybrid.sim.plan, "_fuse")
-    build = mocker.spy(hybrid.layers.quantum_layer, "to_circuit")
+    build = mocker.spy(hybrid.layers.spec.LayerSpec, "circuit")
     for seed in range(4):
         x = inputs(layer, batch=5, seed=seed).requires_grad_(True)
         layer(x).sum().backward()

@@ -92,7 +92,7 @@ def test_pennylane_devices_match_default_qubit(case, device, method):
 
 
 def test_default_qubit_reference_is_pennylanes_own_templates():
-    """The reference TorchLayer (our gate list on default.qubit) equals a QNode written with
+    """The reference TorchLayer (our circuit on default.qubit) equals a QNode written with
     PennyLane's AngleEmbedding + StronglyEntanglingLayers, so parity is with PennyLane itself."""
     torch.manual_seed(0)
     spec = layer_spec(3, 2)

@@ -14,7 +14,7 @@ import pennylane as qml
 import pytest
 import torch
 
-from hybrid import X, Y, Z, simulate
+from hybrid import Circuit, X, Y, Z, simulate
 from hybrid.layers import (
     IQP,
     Amplitude,
@@ -26,8 +26,7 @@ from hybrid.layers import (
     StronglyEntangling,
     layer_spec,
 )
-from hybrid.layers.gatelist import to_circuit
-from hybrid.layers.templates import template_layers
+from hybrid.layers.templates import weight_symbols
 
 from .reference import rx, ry, rz
 
@@ -45,8 +44,7 @@ def pl_state(n, body):
     return np.asarray(circuit())
 
 
-def our_state(n, gates, values, initial_state=None):
-    circuit = to_circuit(n, gates)
+def our_state(circuit, values, initial_state=None):
     state = simulate(circuit, values, initial_state=initial_state, dtype=torch.complex128)
     return state.vector.numpy()
 
@@ -68,8 +66,11 @@ def weight_values(weights):
     return dict(zip(names, flat.unbind(0)))
 
 
-def ansatz_gates(ansatz, n, weights_shape):
-    return [g for layer in template_layers(ansatz, n, weights_shape[0]) for g in layer]
+def ansatz_circuit(ansatz, n, weights_shape):
+    circuit, symbols = Circuit(n), weight_symbols(weights_shape)
+    for layer in range(weights_shape[0]):
+        ansatz.append_layer(circuit, layer, symbols[layer])
+    return circuit
 
 
 # --- encoders -------------------------------------------------------------------------------
@@ -81,7 +82,7 @@ def test_angle_matches_angle_embedding(rotation, n, n_features):
     x = RNG.uniform(-np.pi, np.pi, n_features)
     start = random_start(n)
     want = pl_state(n, lambda: (qml.StatePrep(start, wires=range(n)), qml.AngleEmbedding(x, range(n), rotation=rotation)))
-    got = our_state(n, Angle(rotation).gates(n, n_features), symbols(x), initial_state=torch.tensor(start))
+    got = our_state(Angle(rotation).encode(Circuit(n), n_features), symbols(x), initial_state=torch.tensor(start))
     np.testing.assert_allclose(got, want, atol=1e-12)
 
 
@@ -93,8 +94,8 @@ def test_angle_with_two_axes_and_scale_is_two_embeddings():
         qml.AngleEmbedding(np.pi * x[3:], range(2), rotation="Z")
         qml.CNOT([0, 1])  # make the RZ phases observable in the comparison of states anyway
 
-    gates = Angle("YZ", scale=np.pi).gates(n, 5) + [("cx", (), (0, 1))]
-    np.testing.assert_allclose(our_state(n, gates, symbols(x)), pl_state(n, body), atol=1e-12)
+    circuit = Angle("YZ", scale=np.pi).encode(Circuit(n), 5).cx(0, 1)
+    np.testing.assert_allclose(our_state(circuit, symbols(x)), pl_state(n, body), atol=1e-12)
 
 
 @pytest.mark.parametrize("n, n_features", [(3, 8), (3, 5), (2, 1)])
@@ -111,8 +112,8 @@ def test_iqp_matches_iqp_embedding(n, repeats):
     x = RNG.uniform(-2, 2, n)
     want = pl_state(n, lambda: qml.IQPEmbedding(x, range(n), n_repeats=repeats))
     enc = IQP(n_repeats=repeats)
-    values = enc.bindings(tuple(torch.tensor(x).unbind(0)))
-    np.testing.assert_allclose(our_state(n, enc.gates(n, n), values), want, atol=1e-12)
+    values = enc.bindings(torch.tensor(x))
+    np.testing.assert_allclose(our_state(enc.encode(Circuit(n), n), values), want, atol=1e-12)
 
 
 # --- ansatz templates -----------------------------------------------------------------------
@@ -124,7 +125,7 @@ def test_strongly_entangling_matches_pennylane(n, layers):
     weights = RNG.uniform(0, 2 * np.pi, (layers, n, 3))
     start = random_start(n)
     want = pl_state(n, lambda: (qml.StatePrep(start, wires=range(n)), qml.StronglyEntanglingLayers(weights, range(n))))
-    got = our_state(n, ansatz_gates(StronglyEntangling(), n, weights.shape), weight_values(weights), torch.tensor(start))
+    got = our_state(ansatz_circuit(StronglyEntangling(), n, weights.shape), weight_values(weights), torch.tensor(start))
     np.testing.assert_allclose(got, want, atol=1e-12)
 
 
@@ -134,7 +135,7 @@ def test_strongly_entangling_custom_ranges_match_pennylane():
     want = pl_state(
         n, lambda: (qml.StatePrep(start, wires=range(n)), qml.StronglyEntanglingLayers(weights, range(n), ranges=ranges))
     )
-    got = our_state(n, ansatz_gates(StronglyEntangling(ranges), n, weights.shape), weight_values(weights), torch.tensor(start))
+    got = our_state(ansatz_circuit(StronglyEntangling(ranges), n, weights.shape), weight_values(weights), torch.tensor(start))
     np.testing.assert_allclose(got, want, atol=1e-12)
 
 
@@ -147,7 +148,7 @@ def test_basic_entangler_matches_pennylane(rotation, n):
     want = pl_state(
         n, lambda: (qml.StatePrep(start, wires=range(n)), qml.BasicEntanglerLayers(weights, range(n), rotation=rot))
     )
-    got = our_state(n, ansatz_gates(BasicEntangler(rotation), n, weights.shape), weight_values(weights), torch.tensor(start))
+    got = our_state(ansatz_circuit(BasicEntangler(rotation), n, weights.shape), weight_values(weights), torch.tensor(start))
     np.testing.assert_allclose(got, want, atol=1e-12)
 
 
@@ -165,7 +166,7 @@ def test_hardware_efficient_matches_gates_by_hand(n):
             for i in range(n - 1):
                 qml.CNOT([i, i + 1])
 
-    got = our_state(n, ansatz_gates(HardwareEfficient(), n, weights.shape), weight_values(weights), torch.tensor(start))
+    got = our_state(ansatz_circuit(HardwareEfficient(), n, weights.shape), weight_values(weights), torch.tensor(start))
     np.testing.assert_allclose(got, pl_state(n, body), atol=1e-12)
 
 
@@ -192,10 +193,10 @@ def _rot(phi, theta, omega):
 )
 def test_entanglement_free_controls_are_product_states(ansatz, shape, per_wire):
     n, weights = 3, RNG.uniform(0, 2 * np.pi, shape)
-    gates = ansatz_gates(ansatz, n, shape)
-    assert all(len(wires) == 1 for _, _, wires in gates)  # no entangling gate left
+    circuit = ansatz_circuit(ansatz, n, shape)
+    assert all(len(op.all_wires) == 1 for op in circuit.ops)  # no entangling gate left
     want = _kron_product_state([per_wire(weights, i) for i in range(n)])
-    np.testing.assert_allclose(our_state(n, gates, weight_values(weights)), want, atol=1e-12)
+    np.testing.assert_allclose(our_state(circuit, weight_values(weights)), want, atol=1e-12)
 
 
 def test_reuploading_interleaves_encoder_and_layers():
@@ -210,7 +211,7 @@ def test_reuploading_interleaves_encoder_and_layers():
             qml.StronglyEntanglingLayers(weights[layer : layer + 1], range(n), ranges=(r,))
 
     values = spec.bindings(torch.tensor(x), torch.tensor(weights))
-    np.testing.assert_allclose(our_state(n, spec.gates(), values), pl_state(n, body), atol=1e-12)
+    np.testing.assert_allclose(our_state(spec.circuit(), values), pl_state(n, body), atol=1e-12)
 
 
 # --- readouts (through QuantumLayer) against the PennyLane state -----------------------------

@@ -1,8 +1,10 @@
 """Quantum layers for PyTorch: encoders, ansatz templates, readouts, QuantumLayer on our
 engine, TorchLayer builders for PennyLane devices, and a quantum convolution.
 
-Wire 0 is the most significant bit (as everywhere in hybrid and in PennyLane), so the
-gate lists here run unchanged on PennyLane devices.
+Encoders and templates append to one :class:`hybrid.sim.Circuit` per layer; our engine runs
+it and PennyLane devices run the same object through ``interop.pennylane.to_pennylane``.
+Wire 0 is the most significant bit (as everywhere in hybrid and in PennyLane), so nothing
+is reordered on the way.
 """
 
 from .encoders import IQP, Amplitude, Angle, Encoder

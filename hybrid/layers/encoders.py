@@ -1,10 +1,11 @@
 """Data encoders: how a feature vector enters a circuit.
 
-An encoder contributes gates over symbolic input parameters (``x{f}`` for feature f,
-``xx{i}_{j}`` for a product of two features) and, at run time, the values those symbols
-take for a batch ``x`` of shape ``(..., n_features)``. Amplitude encoding adds no gates: it
-is the circuit's initial state. Everything is written against gate lists (see
-:mod:`hybrid.layers.spec`), so our engine and PennyLane run the very same gates.
+An encoder appends gates over symbolic input parameters (``x{f}`` for feature f,
+``xx{i}_{j}`` for a product of two features) to a :class:`~hybrid.sim.Circuit` and, at
+run time, gives the values those symbols take for a batch ``x`` of shape
+``(..., n_features)``. Amplitude encoding adds no gates: it is the circuit's initial
+state. Our engine and PennyLane (through ``interop.pennylane.to_pennylane``) run that
+one circuit.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from dataclasses import dataclass
 
 import torch
 
+from hybrid.sim import Circuit
 from hybrid.sim.params import Parameter
 
-from .gatelist import ROTATIONS, GateList
+__all__ = ["Encoder", "Angle", "Amplitude", "IQP", "ENCODERS", "ROTATIONS"]
 
-__all__ = ["Encoder", "Angle", "Amplitude", "IQP", "ENCODERS"]
+# Rotation axis letter -> the Circuit builder that applies it (called as rotate(circuit, angle, wire)).
+ROTATIONS = {"X": Circuit.rx, "Y": Circuit.ry, "Z": Circuit.rz}
 
 
 class Encoder:
@@ -36,12 +39,13 @@ class Encoder:
     def min_features(self, n_qubits: int) -> int:
         return 1
 
-    def gates(self, n_qubits: int, n_features: int) -> GateList:
-        return []
+    def encode(self, circuit: Circuit, n_features: int) -> Circuit:
+        """Append this encoder's gates for ``n_features`` features to ``circuit``; return it."""
+        return circuit
 
-    def bindings(self, columns: tuple[torch.Tensor, ...]) -> dict[str, torch.Tensor]:
-        """Symbol values from the feature columns ``x[..., f]`` (each ``(B,)`` or 0-d)."""
-        return {f"x{f}": c for f, c in enumerate(columns)}
+    def bindings(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Symbol values for features ``x`` ``(B, n_features)`` (each ``(B,)``) or ``(n_features,)`` (0-d)."""
+        return {f"x{f}": c for f, c in enumerate(x.unbind(-1))}
 
     def initial_state(self, x: torch.Tensor, n_qubits: int) -> torch.Tensor | None:
         return None
@@ -71,11 +75,11 @@ class Angle(Encoder):
     def default_features(self, n_qubits: int) -> int:
         return n_qubits
 
-    def gates(self, n_qubits: int, n_features: int) -> GateList:
-        return [
-            (ROTATIONS[self.rotation[f // n_qubits]], (self.scale * Parameter(f"x{f}"),), (f % n_qubits,))
-            for f in range(n_features)
-        ]
+    def encode(self, circuit: Circuit, n_features: int) -> Circuit:
+        n = circuit.n_qubits
+        for f in range(n_features):
+            ROTATIONS[self.rotation[f // n]](circuit, self.scale * Parameter(f"x{f}"), f % n)
+        return circuit
 
 
 @dataclass(frozen=True)
@@ -93,7 +97,7 @@ class Amplitude(Encoder):
     def max_features(self, n_qubits: int) -> int:
         return 2**n_qubits
 
-    def bindings(self, columns):
+    def bindings(self, x):
         return {}
 
     def initial_state(self, x: torch.Tensor, n_qubits: int) -> torch.Tensor:
@@ -131,19 +135,20 @@ class IQP(Encoder):
     def min_features(self, n_qubits: int) -> int:
         return n_qubits
 
-    def gates(self, n_qubits: int, n_features: int) -> GateList:
-        out: GateList = []
+    def encode(self, circuit: Circuit, n_features: int) -> Circuit:
+        n = circuit.n_qubits
         for _ in range(self.n_repeats):
-            for i in range(n_qubits):
-                out += [("h", (), (i,)), ("rz", (Parameter(f"x{i}"),), (i,))]
+            for i in range(n):
+                circuit.h(i).rz(Parameter(f"x{i}"), i)
             # A product of two features is not affine in one symbol: it gets its own.
-            out += [("rzz", (Parameter(f"xx{i}_{j}"),), (i, j)) for i, j in itertools.combinations(range(n_qubits), 2)]
-        return out
+            for i, j in itertools.combinations(range(n), 2):
+                circuit.rzz(Parameter(f"xx{i}_{j}"), i, j)
+        return circuit
 
-    def bindings(self, columns):
-        out = super().bindings(columns)
-        for i, j in itertools.combinations(range(len(columns)), 2):
-            out[f"xx{i}_{j}"] = columns[i] * columns[j]
+    def bindings(self, x):
+        out = super().bindings(x)
+        for i, j in itertools.combinations(range(x.shape[-1]), 2):
+            out[f"xx{i}_{j}"] = out[f"x{i}"] * out[f"x{j}"]
         return out
 
 

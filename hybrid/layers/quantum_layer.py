@@ -12,7 +12,6 @@ from hybrid.sim import DIFF_METHODS, PauliSum
 from hybrid.sim.device import complex_dtype_of
 
 from .encoders import Amplitude, Encoder
-from .gatelist import to_circuit
 from .readouts import Readout
 from .spec import LayerSpec, layer_spec
 from .templates import Ansatz
@@ -109,7 +108,7 @@ class QuantumLayer(nn.Module):
         self.init, self.init_scale = init, init_scale
         self._generator = torch.Generator().manual_seed(seed) if seed is not None else None
         # Built once: the engine caches its plan on this object, keyed by structure.
-        self.circuit = to_circuit(self.spec.n_qubits, self.spec.gates())
+        self.circuit = self.spec.circuit()
         weights = torch.empty(self.spec.weight_shape, device=device, dtype=dtype or torch.get_default_dtype())
         if trainable:
             self.weights = nn.Parameter(weights)

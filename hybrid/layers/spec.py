@@ -2,7 +2,9 @@
 
 :class:`~hybrid.layers.QuantumLayer` (our engine) and
 :func:`~hybrid.layers.pennylane_layer` (any PennyLane device) read the same spec: the
-same gate list, the same symbol values, the same initial state, the same measurements.
+same :class:`~hybrid.sim.Circuit` (PennyLane gets it through
+``interop.pennylane.to_pennylane``), the same symbol values, the same initial state, the
+same measurements.
 
 Symbols: input feature f is ``x{f}`` (IQP adds ``xx{i}_{j}`` = x_i x_j); weight
 ``weights[l, i, k]`` is ``w{l}_{i}_{k}`` (``w{l}_{i}`` for one weight per wire), so the
@@ -16,12 +18,11 @@ from typing import Sequence
 
 import torch
 
-from hybrid.sim import PauliSum
+from hybrid.sim import Circuit, PauliSum
 
 from .encoders import ENCODERS, REUPLOAD_NAMES, Angle, Encoder
-from .gatelist import GateList
 from .readouts import Readout, make_readout
-from .templates import ANSATZES, Ansatz, template_layers, weight_names
+from .templates import ANSATZES, Ansatz, weight_names, weight_symbols
 
 __all__ = ["LayerSpec", "layer_spec"]
 
@@ -67,17 +68,19 @@ class LayerSpec:
     def n_outputs(self) -> int:
         return self.readout.n_outputs(self.n_qubits)
 
-    def gates(self) -> GateList:
-        """The whole circuit as a gate list over the input and weight symbols."""
-        encode = self.encoder.gates(self.n_qubits, self.n_features)
-        layers = template_layers(self.ansatz, self.n_qubits, self.n_layers)
-        if not self.reupload:
-            return encode + [g for layer in layers for g in layer]
-        return [g for layer in layers for g in encode + layer]
+    def circuit(self) -> Circuit:
+        """The whole circuit over the input and weight symbols (a new object per call)."""
+        circuit = Circuit(self.n_qubits)
+        weights = weight_symbols(self.weight_shape)
+        for layer in range(self.n_layers):
+            if self.reupload or layer == 0:
+                self.encoder.encode(circuit, self.n_features)
+            self.ansatz.append_layer(circuit, layer, weights[layer])
+        return circuit
 
     def bindings(self, x: torch.Tensor, weights: torch.Tensor) -> dict[str, torch.Tensor]:
         """Symbol values: per-sample ``(B,)`` inputs (0-d for one sample) and 0-d weights."""
-        values = self.encoder.bindings(x.unbind(-1))
+        values = self.encoder.bindings(x)
         values.update(zip(self.weight_names, weights.reshape(-1).unbind(0)))
         return values
 
