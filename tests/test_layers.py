@@ -11,7 +11,7 @@ from torch import nn
 import hybrid
 import hybrid.sim.plan
 from hybrid import MemoryLimitError, X, Y, Z
-from hybrid.layers import ExpZ, Probs, QuantumLayer
+from hybrid.layers import Angle, ExpZ, Probs, QuantumLayer
 
 SPECS = {
     "angle-sel-z": dict(),
@@ -123,6 +123,15 @@ def test_fixed_weights_are_a_buffer_that_is_saved():
     x = torch.rand(2, 3, requires_grad=True)
     layer(x).sum().backward()
     assert x.grad is not None and layer.weights.grad is None
+
+
+def test_trainable_input_scales_start_at_the_encoders_scale_and_follow_trainable():
+    layer = QuantumLayer(3, 2, Angle("Y", scale=0.5, trainable_scale=True), reupload=True, dtype=torch.float64)
+    assert isinstance(layer.input_scale, nn.Parameter) and layer.input_scale.shape == (2, 3)
+    assert (layer.input_scale == 0.5).all() and list(layer.state_dict()) == ["weights", "input_scale"]
+    fixed = QuantumLayer(3, 2, Angle("Y", trainable_scale=True), trainable=False)
+    assert list(fixed.parameters()) == [] and fixed.input_scale.shape == (1, 3) and "input_scale" in fixed.state_dict()
+    assert QuantumLayer(3, 1).input_scale is None
 
 
 def test_dtype_follows_the_weights(mocker):

@@ -23,6 +23,7 @@ from hybrid.layers import (
     HardwareEfficient,
     Probs,
     QuantumLayer,
+    RotEntangler,
     StronglyEntangling,
     layer_spec,
 )
@@ -152,6 +153,27 @@ def test_basic_entangler_matches_pennylane(rotation, n):
     np.testing.assert_allclose(got, want, atol=1e-12)
 
 
+def pl_rot_entangler_layer(layer_weights, n):
+    """Rot on every wire, then PennyLane's BasicEntanglerLayers ring (its RZ(0) rotations are I)."""
+    for i in range(n):
+        qml.Rot(*layer_weights[i], wires=i)
+    qml.BasicEntanglerLayers(np.zeros((1, n)), range(n), rotation=qml.RZ)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4])
+def test_rot_entangler_is_rot_then_basic_entanglers_ring(n):
+    weights = RNG.uniform(0, 2 * np.pi, (2, n, 3))
+    start = random_start(n)
+
+    def body():
+        qml.StatePrep(start, wires=range(n))
+        for layer in weights:
+            pl_rot_entangler_layer(layer, n)
+
+    got = our_state(ansatz_circuit(RotEntangler(), n, weights.shape), weight_values(weights), torch.tensor(start))
+    np.testing.assert_allclose(got, pl_state(n, body), atol=1e-12)
+
+
 @pytest.mark.parametrize("n", [1, 3, 4])
 def test_hardware_efficient_matches_gates_by_hand(n):
     weights = RNG.uniform(0, 2 * np.pi, (2, n, 2))
@@ -184,6 +206,7 @@ def _rot(phi, theta, omega):
     [
         (StronglyEntangling(entangling=False), (2, 3, 3), lambda w, i: _rot(*w[1, i]) @ _rot(*w[0, i])),
         (BasicEntangler(entangling=False), (2, 3), lambda w, i: rx(w[1, i]) @ rx(w[0, i])),
+        (RotEntangler(entangling=False), (2, 3, 3), lambda w, i: _rot(*w[1, i]) @ _rot(*w[0, i])),
         (
             HardwareEfficient(entangling=False),
             (2, 3, 2),
@@ -212,6 +235,36 @@ def test_reuploading_interleaves_encoder_and_layers():
 
     values = spec.bindings(torch.tensor(x), torch.tensor(weights))
     np.testing.assert_allclose(our_state(spec.circuit(), values), pl_state(n, body), atol=1e-12)
+
+
+@pytest.mark.parametrize("n, n_features", [(3, 3), (4, 3), (3, 1)])
+def test_trainable_scales_cycle_features_over_every_wire_in_every_upload(n, n_features):
+    """``Angle("Y", trainable_scale=True, cycle=True)`` re-uploaded: in layer l wire i turns by
+    ``scale[l, i] * x[i % n_features]``, written out gate by gate in PennyLane."""
+    layers = 2
+    x, weights = RNG.uniform(-1, 1, n_features), RNG.uniform(0, 2 * np.pi, (layers, n, 3))
+    scale = RNG.uniform(0.5, 1.5, (layers, n))
+    spec = layer_spec(n, layers, Angle("Y", trainable_scale=True, cycle=True), RotEntangler(), n_features=n_features, reupload=True)
+    assert spec.input_scale_shape == (layers, n)
+
+    def body():
+        for layer in range(layers):
+            for i in range(n):
+                qml.RY(scale[layer, i] * x[i % n_features], wires=i)
+            pl_rot_entangler_layer(weights[layer], n)
+
+    values = spec.bindings(torch.tensor(x), torch.tensor(weights), torch.tensor(scale))
+    np.testing.assert_allclose(our_state(spec.circuit(), values), pl_state(n, body), atol=1e-12)
+
+
+def test_angle_without_cycle_leaves_extra_wires_alone_and_scales_start_at_scale():
+    enc = Angle("X", scale=0.5, trainable_scale=True)
+    circuit = enc.encode(Circuit(3), 2, upload=1)
+    assert [(op.gate.name, op.wires, op.params[0].name) for op in circuit.ops] == [("rx", (0,), "x1_0"), ("rx", (1,), "x1_1")]
+    assert enc.scale_shape(3, 2, n_uploads=4) == (4, 2)
+    scales = torch.empty(4, 2)
+    enc.reset_scales(scales)
+    assert (scales == 0.5).all()
 
 
 # --- readouts (through QuantumLayer) against the PennyLane state -----------------------------

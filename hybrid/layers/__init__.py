@@ -13,10 +13,10 @@ from .quantum_layer import QuantumLayer
 from .quanvolution import Quanvolution
 from .readouts import ExpZ, Paulis, Probs, Readout
 from .spec import LayerSpec, layer_spec
-from .templates import Ansatz, BasicEntangler, HardwareEfficient, StronglyEntangling
+from .templates import Ansatz, BasicEntangler, HardwareEfficient, RotEntangler, StronglyEntangling
 
 __all__ = [
-    "Encoder", "Angle", "Amplitude", "IQP", "Ansatz", "StronglyEntangling", "BasicEntangler", "HardwareEfficient",
-    "Readout", "ExpZ", "Paulis", "Probs", "LayerSpec", "layer_spec", "QuantumLayer",
+    "Encoder", "Angle", "Amplitude", "IQP", "Ansatz", "StronglyEntangling", "BasicEntangler", "RotEntangler",
+    "HardwareEfficient", "Readout", "ExpZ", "Paulis", "Probs", "LayerSpec", "layer_spec", "QuantumLayer",
     "pennylane_layer", "Quanvolution",
 ]  # fmt: skip

@@ -11,6 +11,8 @@ function is called.
 
 from __future__ import annotations
 
+import functools
+import math
 from typing import Callable, Sequence
 
 import torch
@@ -35,6 +37,7 @@ def pennylane_layer(
     device="default.qubit",
     diff_method: str = "best",
     weights: torch.Tensor | None = None,
+    input_scale: torch.Tensor | None = None,
     n_features: int | None = None,
     reupload: bool = False,
     entangling: bool = True,
@@ -53,6 +56,9 @@ def pennylane_layer(
         weights: initial weights of shape ``spec.weight_shape`` (for example a
             :class:`QuantumLayer`'s, to compare the two); default: PennyLane's uniform
             [0, 2 pi) initialisation.
+        input_scale: initial trainable input scales of shape ``spec.input_scale_shape``
+            (encoders such as ``Angle(trainable_scale=True)``; the layer's second weight,
+            ``input_scale``); default: the encoder's starting value.
     """
     import pennylane as qml
 
@@ -68,20 +74,39 @@ def pennylane_layer(
     circuit, amplitude = spec.circuit(), isinstance(spec.encoder, Amplitude)
     measure = _measurements(spec.readout, spec.n_qubits)
 
+    # **scales: TorchLayer passes the input scales by name when the encoder has them.
     @qml.qnode(dev, interface="torch", diff_method=diff_method)
-    def qnode(inputs, weights):
+    def qnode(inputs, weights, **scales):
         if amplitude:
             pad = None if spec.n_features == 2**spec.n_qubits else 0.0
             qml.AmplitudeEmbedding(inputs, wires=range(spec.n_qubits), pad_with=pad, normalize=True)
-        to_pennylane(circuit, spec.bindings(inputs, weights))
+        to_pennylane(circuit, spec.bindings(inputs, weights, scales.get("input_scale")))
         return measure()
 
+    shapes = {"weights": spec.weight_shape}
+    given = {"weights": weights}
+    if spec.input_scale_shape is not None:
+        shapes["input_scale"] = spec.input_scale_shape
+        given["input_scale"] = input_scale if input_scale is not None else _starting_scales(spec)
     init = {}
-    if weights is not None:
-        if tuple(weights.shape) != spec.weight_shape:
-            raise ValueError(f"weights must have shape {spec.weight_shape}; got {tuple(weights.shape)}")
-        init = {"init_method": {"weights": weights.detach().clone()}}
-    return qml.qnn.TorchLayer(qnode, {"weights": spec.weight_shape}, **init)
+    if any(v is not None for v in given.values()):
+        init = {"init_method": {name: _initial(name, value, shapes[name]) for name, value in given.items()}}
+    return qml.qnn.TorchLayer(qnode, shapes, **init)
+
+
+def _starting_scales(spec: LayerSpec) -> torch.Tensor:
+    scales = torch.empty(spec.input_scale_shape)
+    spec.encoder.reset_scales(scales)
+    return scales
+
+
+def _initial(name: str, value: torch.Tensor | None, shape: tuple[int, ...]):
+    """A TorchLayer ``init_method`` entry: a copy of ``value``, or PennyLane's default uniform [0, 2 pi)."""
+    if value is None:
+        return functools.partial(torch.nn.init.uniform_, b=2 * math.pi)
+    if tuple(value.shape) != shape:
+        raise ValueError(f"{name} must have shape {shape}; got {tuple(value.shape)}")
+    return value.detach().clone()
 
 
 def _measurements(readout: Readout, n_qubits: int) -> Callable[[], object]:

@@ -6,7 +6,8 @@ same :class:`~hybrid.sim.Circuit` (PennyLane gets it through
 ``interop.pennylane.to_pennylane``), the same symbol values, the same initial state, the
 same measurements.
 
-Symbols: input feature f is ``x{f}`` (IQP adds ``xx{i}_{j}`` = x_i x_j); weight
+Symbols: input feature f is ``x{f}`` (IQP adds ``xx{i}_{j}`` = x_i x_j; an angle encoder
+with trainable scales has ``x{u}_{s}`` = ``input_scale[u, s] * x_f`` instead); weight
 ``weights[l, i, k]`` is ``w{l}_{i}_{k}`` (``w{l}_{i}`` for one weight per wire), so the
 names follow ``weights.reshape(-1)``.
 """
@@ -68,19 +69,27 @@ class LayerSpec:
     def n_outputs(self) -> int:
         return self.readout.n_outputs(self.n_qubits)
 
+    @property
+    def input_scale_shape(self) -> tuple[int, int] | None:
+        """Shape of the encoder's trainable input scales (one row per upload), or ``None``."""
+        return self.encoder.scale_shape(self.n_qubits, self.n_features, self.n_layers if self.reupload else 1)
+
     def circuit(self) -> Circuit:
         """The whole circuit over the input and weight symbols (a new object per call)."""
         circuit = Circuit(self.n_qubits)
         weights = weight_symbols(self.weight_shape)
         for layer in range(self.n_layers):
             if self.reupload or layer == 0:
-                self.encoder.encode(circuit, self.n_features)
+                self.encoder.encode(circuit, self.n_features, upload=layer)
             self.ansatz.append_layer(circuit, layer, weights[layer])
         return circuit
 
-    def bindings(self, x: torch.Tensor, weights: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Symbol values: per-sample ``(B,)`` inputs (0-d for one sample) and 0-d weights."""
-        values = self.encoder.bindings(x)
+    def bindings(
+        self, x: torch.Tensor, weights: torch.Tensor, input_scale: torch.Tensor | None = None
+    ) -> dict[str, torch.Tensor]:
+        """Symbol values: per-sample ``(B,)`` inputs (0-d for one sample) and 0-d weights;
+        ``input_scale`` (shape :attr:`input_scale_shape`) when the encoder has trainable scales."""
+        values = self.encoder.bindings(x, input_scale)
         values.update(zip(self.weight_names, weights.reshape(-1).unbind(0)))
         return values
 
@@ -89,7 +98,8 @@ class LayerSpec:
         return self.encoder.initial_state(x, self.n_qubits)
 
     def describe(self) -> str:
-        enc = f"{self.encoder.name}{' re-uploaded' if self.reupload else ''} ({self.n_features} features)"
+        scaled = " with trainable scales" if self.input_scale_shape is not None else ""
+        enc = f"{self.encoder.name}{scaled}{' re-uploaded' if self.reupload else ''} ({self.n_features} features)"
         return (
             f"{self.n_qubits} qubits, {self.n_layers} layer(s): encoder {enc}, ansatz {self.ansatz.describe()}, "
             f"readout {self.readout.name} ({self.n_outputs} outputs)"

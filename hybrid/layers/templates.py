@@ -17,8 +17,8 @@ from hybrid.sim.params import Parameter
 from .encoders import ROTATIONS
 
 __all__ = [
-    "Ansatz", "StronglyEntangling", "BasicEntangler", "HardwareEfficient", "ANSATZES", "weight_names",
-    "weight_symbols",
+    "Ansatz", "StronglyEntangling", "BasicEntangler", "RotEntangler", "HardwareEfficient", "ANSATZES",
+    "weight_names", "weight_symbols",
 ]  # fmt: skip
 
 
@@ -113,6 +113,28 @@ class BasicEntangler(Ansatz):
 
 
 @dataclass(frozen=True)
+class RotEntangler(Ansatz):
+    """BasicEntangler with a general rotation: ``Rot(phi, theta, omega)`` on every wire
+    (``weights[l, i] = (phi, theta, omega)``, as StronglyEntangling), then the CNOT ring of
+    :class:`BasicEntangler` (a single CNOT on two wires). The trainable block of the data
+    re-uploading classifier (Perez-Salinas et al. 2020) in ``hybrid.models``."""
+
+    entangling: bool = True
+    name = "rot_entangler"
+
+    def weight_shape(self, n_qubits: int) -> tuple[int, ...]:
+        return (n_qubits, 3)
+
+    def append_layer(self, circuit: Circuit, layer: int, weights) -> Circuit:
+        for i in range(circuit.n_qubits):
+            circuit.rot(weights[i][0], weights[i][1], weights[i][2], i)
+        if self.entangling:
+            for control, target in _ring(circuit.n_qubits):
+                circuit.cx(control, target)
+        return circuit
+
+
+@dataclass(frozen=True)
 class HardwareEfficient(Ansatz):
     """RY(``weights[l, i, 0]``) then RZ(``weights[l, i, 1]``) on each wire, then the
     nearest-neighbour CNOT chain 0->1, 1->2, ..., (n-2)->(n-1)."""
@@ -136,6 +158,7 @@ class HardwareEfficient(Ansatz):
 ANSATZES = {
     "strongly_entangling": StronglyEntangling,
     "basic_entangler": BasicEntangler,
+    "rot_entangler": RotEntangler,
     "hardware_efficient": HardwareEfficient,
 }
 
