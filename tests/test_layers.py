@@ -11,7 +11,7 @@ from torch import nn
 import hybrid
 import hybrid.sim.fuse
 from hybrid import MemoryLimitError, X, Y, Z
-from hybrid.layers import ExpZ, Probs, QuantumLayer
+from hybrid.layers import Angle, ExpZ, Probs, QuantumLayer
 
 SPECS = {
     "angle-sel-z": dict(),
@@ -125,8 +125,17 @@ def test_fixed_weights_are_a_buffer_that_is_saved():
     assert x.grad is not None and layer.weights.grad is None
 
 
+def test_trainable_input_scales_start_at_the_encoders_scale_and_follow_trainable():
+    layer = QuantumLayer(3, 2, Angle("Y", scale=0.5, trainable_scale=True), reupload=True, dtype=torch.float64)
+    assert isinstance(layer.input_scale, nn.Parameter) and layer.input_scale.shape == (2, 3)
+    assert (layer.input_scale == 0.5).all() and list(layer.state_dict()) == ["weights", "input_scale"]
+    fixed = QuantumLayer(3, 2, Angle("Y", trainable_scale=True), trainable=False)
+    assert list(fixed.parameters()) == [] and fixed.input_scale.shape == (1, 3) and "input_scale" in fixed.state_dict()
+    assert QuantumLayer(3, 1).input_scale is None
+
+
 def test_dtype_follows_the_weights(mocker):
-    spy = mocker.spy(hybrid, "expval")
+    spy = mocker.spy(hybrid.sim, "expval")
     layer = QuantumLayer(3, 2)
     x = torch.rand(4, 3)
     out32 = layer(x)
@@ -155,7 +164,7 @@ def test_circuit_is_planned_once(mocker):
     layer = make("angle-sel-z")
     circuit = layer.circuit
     fuse = mocker.spy(hybrid.sim.fuse, "_fuse")
-    build = mocker.spy(hybrid.layers.quantum_layer, "to_circuit")
+    build = mocker.spy(hybrid.layers.spec.LayerSpec, "circuit")
     for seed in range(4):
         x = inputs(layer, batch=5, seed=seed).requires_grad_(True)
         layer(x).sum().backward()

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from hybrid import X, Y, Z
-from hybrid.layers import ExpZ, Probs, QuantumLayer, layer_spec, pennylane_layer
+from hybrid.layers import Angle, ExpZ, Probs, QuantumLayer, RotEntangler, layer_spec, pennylane_layer
 
 
 def _device_available(name: str) -> bool:
@@ -92,7 +92,7 @@ def test_pennylane_devices_match_default_qubit(case, device, method):
 
 
 def test_default_qubit_reference_is_pennylanes_own_templates():
-    """The reference TorchLayer (our gate list on default.qubit) equals a QNode written with
+    """The reference TorchLayer (our circuit on default.qubit) equals a QNode written with
     PennyLane's AngleEmbedding + StronglyEntanglingLayers, so parity is with PennyLane itself."""
     torch.manual_seed(0)
     spec = layer_spec(3, 2)
@@ -119,3 +119,27 @@ def test_keyword_form_and_device_objects():
     np.testing.assert_allclose(out.sum(-1).detach().numpy(), 1, atol=1e-5)
     with pytest.raises(ValueError, match=r"weights must have shape \(1, 4, 3\)"):
         pennylane_layer(4, 1, weights=torch.zeros(2, 4, 3))
+
+
+@pytest.mark.parametrize("method", ["backprop", "adjoint", "parameter-shift"])
+def test_trainable_input_scales_match_default_qubit(method):
+    """Re-uploading with trainable input scales on fewer features than wires (the models'
+    VQC): outputs and the gradients of inputs, weights and input scales."""
+    torch.manual_seed(4)
+    encoder = Angle("Y", trainable_scale=True, cycle=True)
+    ours = QuantumLayer(3, 2, encoder, RotEntangler(), diff_method=method, n_features=2, reupload=True, dtype=torch.float64)
+    with torch.no_grad():
+        ours.input_scale.uniform_(0.5, 1.5)
+    ref = pennylane_layer(
+        ours.spec, device="default.qubit", diff_method="backprop", weights=ours.weights, input_scale=ours.input_scale
+    )
+    x = torch.rand((4, 2), dtype=torch.float64, generator=torch.Generator().manual_seed(2)) * 2 - 1
+    results = []
+    for layer in (ours, ref):
+        xi = x.clone().requires_grad_(True)
+        out = layer(xi)
+        mix = torch.linspace(-1, 1, out.numel(), dtype=torch.float64).reshape(out.shape)
+        grads = torch.autograd.grad((out * mix).sum(), [xi, layer.weights, layer.input_scale])
+        results.append([t.detach().numpy() for t in (out, *grads)])
+    for name, a, b in zip(("outputs", "input gradients", "weight gradients", "scale gradients"), *results):
+        np.testing.assert_allclose(a, b, atol=1e-9, err_msg=name)

@@ -52,7 +52,7 @@ def test_matches_a_per_patch_loop(in_channels, out_channels, k, s, hw, max_qubit
 
 def test_all_patches_of_all_images_go_through_one_engine_call(mocker):
     layer = Quanvolution(1, 2, n_layers=1)
-    spy = mocker.spy(hybrid, "expval")
+    spy = mocker.spy(hybrid.sim, "expval")
     out = layer(torch.rand(3, 1, 6, 6))
     assert out.shape == (3, 2, 3, 3)
     assert spy.call_count == 1

@@ -14,7 +14,7 @@ import pennylane as qml
 import pytest
 import torch
 
-from hybrid import X, Y, Z, simulate
+from hybrid import Circuit, X, Y, Z, simulate
 from hybrid.layers import (
     IQP,
     Amplitude,
@@ -23,11 +23,11 @@ from hybrid.layers import (
     HardwareEfficient,
     Probs,
     QuantumLayer,
+    RotEntangler,
     StronglyEntangling,
     layer_spec,
 )
-from hybrid.layers.gatelist import to_circuit
-from hybrid.layers.templates import template_layers
+from hybrid.layers.templates import weight_symbols
 
 from .reference import rx, ry, rz
 
@@ -45,8 +45,7 @@ def pl_state(n, body):
     return np.asarray(circuit())
 
 
-def our_state(n, gates, values, initial_state=None):
-    circuit = to_circuit(n, gates)
+def our_state(circuit, values, initial_state=None):
     state = simulate(circuit, values, initial_state=initial_state, dtype=torch.complex128)
     return state.vector.numpy()
 
@@ -68,8 +67,11 @@ def weight_values(weights):
     return dict(zip(names, flat.unbind(0)))
 
 
-def ansatz_gates(ansatz, n, weights_shape):
-    return [g for layer in template_layers(ansatz, n, weights_shape[0]) for g in layer]
+def ansatz_circuit(ansatz, n, weights_shape):
+    circuit, symbols = Circuit(n), weight_symbols(weights_shape)
+    for layer in range(weights_shape[0]):
+        ansatz.append_layer(circuit, layer, symbols[layer])
+    return circuit
 
 
 # --- encoders -------------------------------------------------------------------------------
@@ -81,7 +83,7 @@ def test_angle_matches_angle_embedding(rotation, n, n_features):
     x = RNG.uniform(-np.pi, np.pi, n_features)
     start = random_start(n)
     want = pl_state(n, lambda: (qml.StatePrep(start, wires=range(n)), qml.AngleEmbedding(x, range(n), rotation=rotation)))
-    got = our_state(n, Angle(rotation).gates(n, n_features), symbols(x), initial_state=torch.tensor(start))
+    got = our_state(Angle(rotation).encode(Circuit(n), n_features), symbols(x), initial_state=torch.tensor(start))
     np.testing.assert_allclose(got, want, atol=1e-12)
 
 
@@ -93,8 +95,8 @@ def test_angle_with_two_axes_and_scale_is_two_embeddings():
         qml.AngleEmbedding(np.pi * x[3:], range(2), rotation="Z")
         qml.CNOT([0, 1])  # make the RZ phases observable in the comparison of states anyway
 
-    gates = Angle("YZ", scale=np.pi).gates(n, 5) + [("cx", (), (0, 1))]
-    np.testing.assert_allclose(our_state(n, gates, symbols(x)), pl_state(n, body), atol=1e-12)
+    circuit = Angle("YZ", scale=np.pi).encode(Circuit(n), 5).cx(0, 1)
+    np.testing.assert_allclose(our_state(circuit, symbols(x)), pl_state(n, body), atol=1e-12)
 
 
 @pytest.mark.parametrize("n, n_features", [(3, 8), (3, 5), (2, 1)])
@@ -111,8 +113,8 @@ def test_iqp_matches_iqp_embedding(n, repeats):
     x = RNG.uniform(-2, 2, n)
     want = pl_state(n, lambda: qml.IQPEmbedding(x, range(n), n_repeats=repeats))
     enc = IQP(n_repeats=repeats)
-    values = enc.bindings(tuple(torch.tensor(x).unbind(0)))
-    np.testing.assert_allclose(our_state(n, enc.gates(n, n), values), want, atol=1e-12)
+    values = enc.bindings(torch.tensor(x))
+    np.testing.assert_allclose(our_state(enc.encode(Circuit(n), n), values), want, atol=1e-12)
 
 
 # --- ansatz templates -----------------------------------------------------------------------
@@ -124,7 +126,7 @@ def test_strongly_entangling_matches_pennylane(n, layers):
     weights = RNG.uniform(0, 2 * np.pi, (layers, n, 3))
     start = random_start(n)
     want = pl_state(n, lambda: (qml.StatePrep(start, wires=range(n)), qml.StronglyEntanglingLayers(weights, range(n))))
-    got = our_state(n, ansatz_gates(StronglyEntangling(), n, weights.shape), weight_values(weights), torch.tensor(start))
+    got = our_state(ansatz_circuit(StronglyEntangling(), n, weights.shape), weight_values(weights), torch.tensor(start))
     np.testing.assert_allclose(got, want, atol=1e-12)
 
 
@@ -134,7 +136,7 @@ def test_strongly_entangling_custom_ranges_match_pennylane():
     want = pl_state(
         n, lambda: (qml.StatePrep(start, wires=range(n)), qml.StronglyEntanglingLayers(weights, range(n), ranges=ranges))
     )
-    got = our_state(n, ansatz_gates(StronglyEntangling(ranges), n, weights.shape), weight_values(weights), torch.tensor(start))
+    got = our_state(ansatz_circuit(StronglyEntangling(ranges), n, weights.shape), weight_values(weights), torch.tensor(start))
     np.testing.assert_allclose(got, want, atol=1e-12)
 
 
@@ -147,8 +149,29 @@ def test_basic_entangler_matches_pennylane(rotation, n):
     want = pl_state(
         n, lambda: (qml.StatePrep(start, wires=range(n)), qml.BasicEntanglerLayers(weights, range(n), rotation=rot))
     )
-    got = our_state(n, ansatz_gates(BasicEntangler(rotation), n, weights.shape), weight_values(weights), torch.tensor(start))
+    got = our_state(ansatz_circuit(BasicEntangler(rotation), n, weights.shape), weight_values(weights), torch.tensor(start))
     np.testing.assert_allclose(got, want, atol=1e-12)
+
+
+def pl_rot_entangler_layer(layer_weights, n):
+    """Rot on every wire, then PennyLane's BasicEntanglerLayers ring (its RZ(0) rotations are I)."""
+    for i in range(n):
+        qml.Rot(*layer_weights[i], wires=i)
+    qml.BasicEntanglerLayers(np.zeros((1, n)), range(n), rotation=qml.RZ)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4])
+def test_rot_entangler_is_rot_then_basic_entanglers_ring(n):
+    weights = RNG.uniform(0, 2 * np.pi, (2, n, 3))
+    start = random_start(n)
+
+    def body():
+        qml.StatePrep(start, wires=range(n))
+        for layer in weights:
+            pl_rot_entangler_layer(layer, n)
+
+    got = our_state(ansatz_circuit(RotEntangler(), n, weights.shape), weight_values(weights), torch.tensor(start))
+    np.testing.assert_allclose(got, pl_state(n, body), atol=1e-12)
 
 
 @pytest.mark.parametrize("n", [1, 3, 4])
@@ -165,7 +188,7 @@ def test_hardware_efficient_matches_gates_by_hand(n):
             for i in range(n - 1):
                 qml.CNOT([i, i + 1])
 
-    got = our_state(n, ansatz_gates(HardwareEfficient(), n, weights.shape), weight_values(weights), torch.tensor(start))
+    got = our_state(ansatz_circuit(HardwareEfficient(), n, weights.shape), weight_values(weights), torch.tensor(start))
     np.testing.assert_allclose(got, pl_state(n, body), atol=1e-12)
 
 
@@ -183,6 +206,7 @@ def _rot(phi, theta, omega):
     [
         (StronglyEntangling(entangling=False), (2, 3, 3), lambda w, i: _rot(*w[1, i]) @ _rot(*w[0, i])),
         (BasicEntangler(entangling=False), (2, 3), lambda w, i: rx(w[1, i]) @ rx(w[0, i])),
+        (RotEntangler(entangling=False), (2, 3, 3), lambda w, i: _rot(*w[1, i]) @ _rot(*w[0, i])),
         (
             HardwareEfficient(entangling=False),
             (2, 3, 2),
@@ -192,10 +216,10 @@ def _rot(phi, theta, omega):
 )
 def test_entanglement_free_controls_are_product_states(ansatz, shape, per_wire):
     n, weights = 3, RNG.uniform(0, 2 * np.pi, shape)
-    gates = ansatz_gates(ansatz, n, shape)
-    assert all(len(wires) == 1 for _, _, wires in gates)  # no entangling gate left
+    circuit = ansatz_circuit(ansatz, n, shape)
+    assert all(len(op.all_wires) == 1 for op in circuit.ops)  # no entangling gate left
     want = _kron_product_state([per_wire(weights, i) for i in range(n)])
-    np.testing.assert_allclose(our_state(n, gates, weight_values(weights)), want, atol=1e-12)
+    np.testing.assert_allclose(our_state(circuit, weight_values(weights)), want, atol=1e-12)
 
 
 def test_reuploading_interleaves_encoder_and_layers():
@@ -210,7 +234,37 @@ def test_reuploading_interleaves_encoder_and_layers():
             qml.StronglyEntanglingLayers(weights[layer : layer + 1], range(n), ranges=(r,))
 
     values = spec.bindings(torch.tensor(x), torch.tensor(weights))
-    np.testing.assert_allclose(our_state(n, spec.gates(), values), pl_state(n, body), atol=1e-12)
+    np.testing.assert_allclose(our_state(spec.circuit(), values), pl_state(n, body), atol=1e-12)
+
+
+@pytest.mark.parametrize("n, n_features", [(3, 3), (4, 3), (3, 1)])
+def test_trainable_scales_cycle_features_over_every_wire_in_every_upload(n, n_features):
+    """``Angle("Y", trainable_scale=True, cycle=True)`` re-uploaded: in layer l wire i turns by
+    ``scale[l, i] * x[i % n_features]``, written out gate by gate in PennyLane."""
+    layers = 2
+    x, weights = RNG.uniform(-1, 1, n_features), RNG.uniform(0, 2 * np.pi, (layers, n, 3))
+    scale = RNG.uniform(0.5, 1.5, (layers, n))
+    spec = layer_spec(n, layers, Angle("Y", trainable_scale=True, cycle=True), RotEntangler(), n_features=n_features, reupload=True)
+    assert spec.input_scale_shape == (layers, n)
+
+    def body():
+        for layer in range(layers):
+            for i in range(n):
+                qml.RY(scale[layer, i] * x[i % n_features], wires=i)
+            pl_rot_entangler_layer(weights[layer], n)
+
+    values = spec.bindings(torch.tensor(x), torch.tensor(weights), torch.tensor(scale))
+    np.testing.assert_allclose(our_state(spec.circuit(), values), pl_state(n, body), atol=1e-12)
+
+
+def test_angle_without_cycle_leaves_extra_wires_alone_and_scales_start_at_scale():
+    enc = Angle("X", scale=0.5, trainable_scale=True)
+    circuit = enc.encode(Circuit(3), 2, upload=1)
+    assert [(op.gate.name, op.wires, op.params[0].name) for op in circuit.ops] == [("rx", (0,), "x1_0"), ("rx", (1,), "x1_1")]
+    assert enc.scale_shape(3, 2, n_uploads=4) == (4, 2)
+    scales = torch.empty(4, 2)
+    enc.reset_scales(scales)
+    assert (scales == 0.5).all()
 
 
 # --- readouts (through QuantumLayer) against the PennyLane state -----------------------------

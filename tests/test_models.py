@@ -135,6 +135,30 @@ def test_float64_vqc_simulates_in_complex128():
         torch.testing.assert_close(ours[b], ref, atol=1e-12, rtol=0)  # complex64 would be ~1e-7 off
 
 
+@pytest.mark.parametrize("n_features, n_qubits", [(2, 2), (2, 3)])
+def test_vqc_on_two_qubits_or_fewer_features_than_qubits(n_features, n_qubits):
+    """Two wires get one CNOT per layer (PennyLane's BasicEntanglerLayers ring), and with fewer
+    features than wires wire i reads feature i mod d; checked against default.qubit."""
+    torch.manual_seed(4)
+    vqc = build_model("vqc", input_shape=(n_features,), n_classes=2, n_qubits=n_qubits, n_layers=2).double()
+    with torch.no_grad():
+        vqc.input_scale.uniform_(0.5, 1.5)
+    scale, rot = vqc.input_scale.detach(), vqc.rotations.detach()
+    x = torch.randn(n_features, dtype=torch.float64)
+
+    @qml.qnode(qml.device("default.qubit", wires=n_qubits))
+    def circuit():
+        for layer in range(2):
+            for i in range(n_qubits):
+                qml.RY(scale[layer, i] * x[i % n_features], wires=i)
+                qml.Rot(*rot[layer, i], wires=i)
+            qml.BasicEntanglerLayers(torch.zeros(1, n_qubits), range(n_qubits), rotation=qml.RZ)  # RZ(0) = I: the ring
+        return [qml.expval(qml.PauliZ(i)) for i in range(n_qubits)]
+
+    want = torch.stack([torch.as_tensor(v, dtype=torch.float64) for v in circuit()])
+    torch.testing.assert_close(vqc.expvals(x[None])[0].detach(), want, atol=1e-12, rtol=0)
+
+
 def test_vqc_with_more_classes_than_qubits_uses_a_linear_readout():
     vqc = build_model("vqc", input_shape=(3,), n_classes=5, n_qubits=3, n_layers=1)
     assert vqc(torch.randn(2, 3)).shape == (2, 5)

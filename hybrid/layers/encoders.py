@@ -1,10 +1,11 @@
 """Data encoders: how a feature vector enters a circuit.
 
-An encoder contributes gates over symbolic input parameters (``x{f}`` for feature f,
-``xx{i}_{j}`` for a product of two features) and, at run time, the values those symbols
-take for a batch ``x`` of shape ``(..., n_features)``. Amplitude encoding adds no gates: it
-is the circuit's initial state. Everything is written against gate lists (see
-:mod:`hybrid.layers.spec`), so our engine and PennyLane run the very same gates.
+An encoder appends gates over symbolic input parameters (``x{f}`` for feature f,
+``xx{i}_{j}`` for a product of two features, ``x{u}_{s}`` for rotation s of upload u
+scaled by a trainable factor) to a :class:`~hybrid.sim.Circuit` and, at run time, gives
+the values those symbols take for a batch ``x`` of shape ``(..., n_features)``.
+Amplitude encoding adds no gates: it is the circuit's initial state. Our engine and
+PennyLane (through ``interop.pennylane.to_pennylane``) run that one circuit.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from dataclasses import dataclass
 
 import torch
 
-from hybrid.sim.params import Parameter
+from hybrid.sim import Circuit
+from hybrid.sim.params import ParamExpr, Parameter
 
-from .gatelist import ROTATIONS, GateList
+__all__ = ["Encoder", "Angle", "Amplitude", "IQP", "ENCODERS", "ROTATIONS"]
 
-__all__ = ["Encoder", "Angle", "Amplitude", "IQP", "ENCODERS"]
+# Rotation axis letter -> the Circuit builder that applies it (called as rotate(circuit, angle, wire)).
+ROTATIONS = {"X": Circuit.rx, "Y": Circuit.ry, "Z": Circuit.rz}
 
 
 class Encoder:
@@ -36,12 +39,23 @@ class Encoder:
     def min_features(self, n_qubits: int) -> int:
         return 1
 
-    def gates(self, n_qubits: int, n_features: int) -> GateList:
-        return []
+    def encode(self, circuit: Circuit, n_features: int, upload: int = 0) -> Circuit:
+        """Append this encoder's gates for ``n_features`` features to ``circuit``; return it.
+        ``upload`` counts the encodings of one circuit (0 unless the data is re-uploaded)."""
+        return circuit
 
-    def bindings(self, columns: tuple[torch.Tensor, ...]) -> dict[str, torch.Tensor]:
-        """Symbol values from the feature columns ``x[..., f]`` (each ``(B,)`` or 0-d)."""
-        return {f"x{f}": c for f, c in enumerate(columns)}
+    def scale_shape(self, n_qubits: int, n_features: int, n_uploads: int) -> tuple[int, int] | None:
+        """Shape ``(n_uploads, rotations per upload)`` of trainable input scales; ``None``: none."""
+        return None
+
+    def reset_scales(self, scales: torch.Tensor) -> None:
+        """Fill trainable input scales with their starting value, in place."""
+        scales.fill_(1.0)
+
+    def bindings(self, x: torch.Tensor, scales: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """Symbol values for features ``x`` ``(B, n_features)`` (each ``(B,)``) or ``(n_features,)``
+        (0-d), and the trainable input ``scales`` when the encoder has them."""
+        return {f"x{f}": c for f, c in enumerate(x.unbind(-1))}
 
     def initial_state(self, x: torch.Tensor, n_qubits: int) -> torch.Tensor | None:
         return None
@@ -55,10 +69,18 @@ class Angle(Encoder):
     longer string such as ``"YZ"`` packs more features per wire (feature n + i is the
     second rotation on wire i), which is how :class:`Quanvolution` fits big patches on
     few qubits.
+
+    ``cycle=True`` feeds every wire even with fewer features than wires: rotation s (one
+    per wire at least) reads feature ``s % n_features``. ``trainable_scale=True`` gives
+    every rotation of every upload its own trainable factor, starting at ``scale``: rotation
+    s of upload u turns by ``scales[u, s] * x_{s % n_features}`` (the layer owns
+    ``scales``; data re-uploading classifiers learn their input scales this way).
     """
 
     rotation: str = "X"
     scale: float = 1.0
+    trainable_scale: bool = False
+    cycle: bool = False
     name = "angle"
 
     def __post_init__(self):
@@ -71,11 +93,36 @@ class Angle(Encoder):
     def default_features(self, n_qubits: int) -> int:
         return n_qubits
 
-    def gates(self, n_qubits: int, n_features: int) -> GateList:
-        return [
-            (ROTATIONS[self.rotation[f // n_qubits]], (self.scale * Parameter(f"x{f}"),), (f % n_qubits,))
-            for f in range(n_features)
-        ]
+    def n_rotations(self, n_qubits: int, n_features: int) -> int:
+        """Rotations per upload: one per feature, and one per wire at least with ``cycle``."""
+        return max(n_features, n_qubits) if self.cycle else n_features
+
+    def encode(self, circuit: Circuit, n_features: int, upload: int = 0) -> Circuit:
+        n = circuit.n_qubits
+        for s in range(self.n_rotations(n, n_features)):
+            ROTATIONS[self.rotation[s // n]](circuit, self._angle(s, n_features, upload), s % n)
+        return circuit
+
+    def _angle(self, s: int, n_features: int, upload: int) -> ParamExpr:
+        if self.trainable_scale:
+            # scale * x is a product of two values, not affine in one symbol: it gets its own.
+            return Parameter(f"x{upload}_{s}")
+        return self.scale * Parameter(f"x{s % n_features}")
+
+    def scale_shape(self, n_qubits, n_features, n_uploads):
+        return (n_uploads, self.n_rotations(n_qubits, n_features)) if self.trainable_scale else None
+
+    def reset_scales(self, scales):
+        scales.fill_(self.scale)
+
+    def bindings(self, x, scales=None):
+        if not self.trainable_scale:
+            return super().bindings(x)
+        if scales is None:
+            raise ValueError("Angle(trainable_scale=True) binds scale * x: pass the layer's input scales")
+        feature = torch.arange(scales.shape[-1], device=x.device) % x.shape[-1]  # rotation s reads x[feature[s]]
+        angles = scales * x.index_select(-1, feature).unsqueeze(-2)  # (B, U, S), or (U, S) for one sample
+        return {f"x{u}_{s}": angles[..., u, s] for u in range(scales.shape[0]) for s in range(scales.shape[1])}
 
 
 @dataclass(frozen=True)
@@ -93,7 +140,7 @@ class Amplitude(Encoder):
     def max_features(self, n_qubits: int) -> int:
         return 2**n_qubits
 
-    def bindings(self, columns):
+    def bindings(self, x, scales=None):
         return {}
 
     def initial_state(self, x: torch.Tensor, n_qubits: int) -> torch.Tensor:
@@ -131,19 +178,20 @@ class IQP(Encoder):
     def min_features(self, n_qubits: int) -> int:
         return n_qubits
 
-    def gates(self, n_qubits: int, n_features: int) -> GateList:
-        out: GateList = []
+    def encode(self, circuit: Circuit, n_features: int, upload: int = 0) -> Circuit:
+        n = circuit.n_qubits
         for _ in range(self.n_repeats):
-            for i in range(n_qubits):
-                out += [("h", (), (i,)), ("rz", (Parameter(f"x{i}"),), (i,))]
+            for i in range(n):
+                circuit.h(i).rz(Parameter(f"x{i}"), i)
             # A product of two features is not affine in one symbol: it gets its own.
-            out += [("rzz", (Parameter(f"xx{i}_{j}"),), (i, j)) for i, j in itertools.combinations(range(n_qubits), 2)]
-        return out
+            for i, j in itertools.combinations(range(n), 2):
+                circuit.rzz(Parameter(f"xx{i}_{j}"), i, j)
+        return circuit
 
-    def bindings(self, columns):
-        out = super().bindings(columns)
-        for i, j in itertools.combinations(range(len(columns)), 2):
-            out[f"xx{i}_{j}"] = columns[i] * columns[j]
+    def bindings(self, x, scales=None):
+        out = super().bindings(x)
+        for i, j in itertools.combinations(range(x.shape[-1]), 2):
+            out[f"xx{i}_{j}"] = out[f"x{i}"] * out[f"x{j}"]
         return out
 
 

@@ -12,7 +12,6 @@ from hybrid.sim import DIFF_METHODS, PauliSum
 from hybrid.sim.device import complex_dtype_of
 
 from .encoders import Amplitude, Encoder
-from .gatelist import to_circuit
 from .readouts import Readout
 from .spec import LayerSpec, layer_spec
 from .templates import Ansatz
@@ -38,10 +37,13 @@ class QuantumLayer(nn.Module):
         encoder: ``"angle"`` (RX; PennyLane's AngleEmbedding), ``"amplitude"`` (normalised,
             zero-padded to ``2**n``: the initial state), ``"iqp"`` (PennyLane's
             IQPEmbedding), ``"reupload"`` (angle encoding before every layer) or an
-            :class:`~hybrid.layers.Encoder` (``Angle(rotation="Y")``, ``IQP(n_repeats=2)``).
+            :class:`~hybrid.layers.Encoder` (``Angle(rotation="Y")``, ``IQP(n_repeats=2)``;
+            ``Angle("Y", trainable_scale=True)`` adds the trainable ``input_scale``, one
+            factor per rotation and upload, starting at the encoder's ``scale``).
         ansatz: ``"strongly_entangling"`` (PennyLane's StronglyEntanglingLayers),
-            ``"basic_entangler"`` (BasicEntanglerLayers), ``"hardware_efficient"`` (RY, RZ +
-            CNOT chain) or an :class:`~hybrid.layers.Ansatz`.
+            ``"basic_entangler"`` (BasicEntanglerLayers), ``"rot_entangler"`` (Rot + the
+            BasicEntangler ring), ``"hardware_efficient"`` (RY, RZ + CNOT chain) or an
+            :class:`~hybrid.layers.Ansatz`.
         readout: ``"z"`` (<Z_i> per wire), ``"probs"``, a list of Pauli observables
             (``[Z(0) @ Z(1), "0.5 X2"]``) or a :class:`~hybrid.layers.Readout`
             (``ExpZ(wires)``, ``Probs(wires)``).
@@ -62,7 +64,8 @@ class QuantumLayer(nn.Module):
             identity and keeps gradients from vanishing on wide/deep circuits (barren
             plateaus; Zhang et al., NeurIPS 2022); or a callable that fills the tensor.
         init_scale: the standard deviation of ``init="small"``.
-        trainable: ``False`` keeps the (random) weights fixed: a buffer, not a parameter.
+        trainable: ``False`` keeps the (random) weights (and input scales) fixed: buffers,
+            not parameters.
         device, dtype: of the weights. The simulation follows them: float32 weights run in
             complex64, float64 in complex128, on the weights' device (``.to()`` moves both).
 
@@ -109,13 +112,20 @@ class QuantumLayer(nn.Module):
         self.init, self.init_scale = init, init_scale
         self._generator = torch.Generator().manual_seed(seed) if seed is not None else None
         # Built once: the engine caches its plan on this object, keyed by structure.
-        self.circuit = to_circuit(self.spec.n_qubits, self.spec.gates())
-        weights = torch.empty(self.spec.weight_shape, device=device, dtype=dtype or torch.get_default_dtype())
-        if trainable:
-            self.weights = nn.Parameter(weights)
-        else:
-            self.register_buffer("weights", weights)
+        self.circuit = self.spec.circuit()
+        dtype = dtype or torch.get_default_dtype()
+        self._register("weights", torch.empty(self.spec.weight_shape, device=device, dtype=dtype), trainable)
+        shape = self.spec.input_scale_shape  # None unless the encoder has trainable input scales
+        scales = None if shape is None else torch.empty(shape, device=device, dtype=dtype)
+        self._register("input_scale", scales, trainable)
         self.reset_parameters()
+
+    def _register(self, name: str, value: torch.Tensor | None, trainable: bool) -> None:
+        """A parameter, or with ``trainable=False`` a buffer (saved and moved, never trained)."""
+        if trainable or value is None:
+            self.register_parameter(name, None if value is None else nn.Parameter(value))
+        else:
+            self.register_buffer(name, value)
 
     @classmethod
     def from_spec(cls, spec: LayerSpec, **kwargs) -> "QuantumLayer":
@@ -141,6 +151,8 @@ class QuantumLayer(nn.Module):
                 self.weights.uniform_(0, 2 * math.pi)
             else:
                 self.weights.normal_(0, self.init_scale)
+            if self.input_scale is not None:
+                self.spec.encoder.reset_scales(self.input_scale)
 
     def extra_repr(self) -> str:
         shots = "exact" if self.shots is None else f"shots={self.shots}"
@@ -185,7 +197,7 @@ class QuantumLayer(nn.Module):
         w = self.weights
         spec = self.spec
         complex_dtype = complex_dtype_of(w.dtype)
-        params = spec.bindings(rows, w)
+        params = spec.bindings(rows, w, self.input_scale)
         raw = spec.readout.exact(
             self.circuit, params, spec.initial_state(rows), complex_dtype, w.device, self.diff_method
         )  # (B, m)

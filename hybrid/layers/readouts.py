@@ -21,10 +21,10 @@ from typing import Sequence
 
 import torch
 
-import hybrid
+import hybrid.sim as sim
 from hybrid.sim.observables import Pauli, PauliSum, Z, parse_observable
 
-__all__ = ["Readout", "ExpZ", "Paulis", "Probs", "make_readout", "READOUTS", "MAX_PROJECTOR_WIRES"]
+__all__ = ["Readout", "PauliReadout", "ExpZ", "Paulis", "Probs", "make_readout", "READOUTS", "MAX_PROJECTOR_WIRES"]
 
 # Probabilities under adjoint/parameter-shift are expectation values of 2**k projectors of
 # 2**k Z-words each; beyond this many wires that expansion costs more than it is worth.
@@ -53,10 +53,6 @@ class Readout:
     def combine(self, raw: torch.Tensor, n_qubits: int) -> torch.Tensor:
         return raw
 
-    def pennylane(self, qml, n_qubits: int):
-        """The QNode return value that measures the same outputs."""
-        raise NotImplementedError
-
 
 def _check_wires(wires: tuple[int, ...] | None, n_qubits: int, what: str) -> None:
     if wires is None:
@@ -79,7 +75,7 @@ class PauliReadout(Readout):
 
     def exact(self, circuit, params, initial_state, dtype, device, diff_method):
         words, _, _ = _decompose(self.observables(circuit.n_qubits))
-        return hybrid.expval(
+        return sim.expval(
             circuit, list(words), params, initial_state=initial_state, dtype=dtype, device=device,
             diff_method=diff_method,
         )  # fmt: skip
@@ -96,9 +92,6 @@ class PauliReadout(Readout):
             return raw
         c = torch.tensor(coeffs, dtype=raw.dtype, device=raw.device)  # (W, n_out)
         return raw @ c + torch.tensor(const, dtype=raw.dtype, device=raw.device)
-
-    def pennylane(self, qml, n_qubits):
-        return [qml.expval(pennylane_observable(qml, o)) for o in self.observables(n_qubits)]
 
 
 @dataclass(frozen=True)
@@ -151,23 +144,24 @@ class Probs(Readout):
     def check(self, n_qubits):
         _check_wires(self.wires, n_qubits, "probs")
 
-    def _wires(self, n_qubits: int) -> tuple[int, ...]:
+    def measured_wires(self, n_qubits: int) -> tuple[int, ...]:
+        """The wires whose probabilities are output, in output bit order."""
         return tuple(range(n_qubits)) if self.wires is None else self.wires
 
     def n_outputs(self, n_qubits):
-        return 2 ** len(self._wires(n_qubits))
+        return 2 ** len(self.measured_wires(n_qubits))
 
     def exact(self, circuit, params, initial_state, dtype, device, diff_method):
-        wires = self._wires(circuit.n_qubits)
+        wires = self.measured_wires(circuit.n_qubits)
         if diff_method == "backprop":
-            state = hybrid.simulate(circuit, params, initial_state=initial_state, dtype=dtype, device=device)
+            state = sim.simulate(circuit, params, initial_state=initial_state, dtype=dtype, device=device)
             return state.probs(list(wires))
         if len(wires) > MAX_PROJECTOR_WIRES:
             raise ValueError(
                 f"probs over {len(wires)} wires with diff_method={diff_method!r} would need {2 ** len(wires)} "
                 f"projector observables; use diff_method='backprop' or at most {MAX_PROJECTOR_WIRES} wires"
             )
-        return hybrid.expval(
+        return sim.expval(
             circuit, list(projectors(wires)), params, initial_state=initial_state, dtype=dtype, device=device,
             diff_method=diff_method,
         )  # fmt: skip
@@ -177,9 +171,6 @@ class Probs(Readout):
         draws = torch.multinomial(p, shots, replacement=True, generator=generator)  # (B, shots)
         counts = torch.zeros_like(p).scatter_add_(1, draws, torch.ones_like(draws, dtype=p.dtype))
         return (counts / shots).to(device=raw.device, dtype=raw.dtype)
-
-    def pennylane(self, qml, n_qubits):
-        return qml.probs(wires=list(self._wires(n_qubits)))
 
 
 @functools.lru_cache(maxsize=64)
@@ -222,19 +213,6 @@ def _decompose(observables: tuple[PauliSum, ...]):
         len(o.terms) == 1 and o.terms[0][0] == 1.0 and index[o.terms[0][1]] == k for k, o in enumerate(observables)
     )
     return words, (None if plain else coeffs), const
-
-
-def pennylane_observable(qml, obs: PauliSum):
-    """A PennyLane operator equal to ``obs`` (wires as integers)."""
-    single = {Pauli.X: qml.X, Pauli.Y: qml.Y, Pauli.Z: qml.Z}
-    coeffs, ops = [], []
-    for c, word in obs.terms:
-        factors = [single[p](w) for w, p in word]
-        ops.append(qml.Identity(0) if not factors else factors[0] if len(factors) == 1 else qml.prod(*factors))
-        coeffs.append(c)
-    if len(ops) == 1 and coeffs[0] == 1.0:
-        return ops[0]
-    return qml.Hamiltonian(coeffs, ops)
 
 
 READOUTS = {"z": ExpZ, "probs": Probs}

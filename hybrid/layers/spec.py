@@ -2,9 +2,12 @@
 
 :class:`~hybrid.layers.QuantumLayer` (our engine) and
 :func:`~hybrid.layers.pennylane_layer` (any PennyLane device) read the same spec: the
-same gate list, the same symbol values, the same initial state, the same measurements.
+same :class:`~hybrid.sim.Circuit` (PennyLane gets it through
+``interop.pennylane.to_pennylane``), the same symbol values, the same initial state, the
+same measurements.
 
-Symbols: input feature f is ``x{f}`` (IQP adds ``xx{i}_{j}`` = x_i x_j); weight
+Symbols: input feature f is ``x{f}`` (IQP adds ``xx{i}_{j}`` = x_i x_j; an angle encoder
+with trainable scales has ``x{u}_{s}`` = ``input_scale[u, s] * x_f`` instead); weight
 ``weights[l, i, k]`` is ``w{l}_{i}_{k}`` (``w{l}_{i}`` for one weight per wire), so the
 names follow ``weights.reshape(-1)``.
 """
@@ -16,12 +19,11 @@ from typing import Sequence
 
 import torch
 
-from hybrid.sim import PauliSum
+from hybrid.sim import Circuit, PauliSum
 
 from .encoders import ENCODERS, REUPLOAD_NAMES, Angle, Encoder
-from .gatelist import GateList
 from .readouts import Readout, make_readout
-from .templates import ANSATZES, Ansatz, template_layers, weight_names
+from .templates import ANSATZES, Ansatz, weight_names, weight_symbols
 
 __all__ = ["LayerSpec", "layer_spec"]
 
@@ -67,17 +69,27 @@ class LayerSpec:
     def n_outputs(self) -> int:
         return self.readout.n_outputs(self.n_qubits)
 
-    def gates(self) -> GateList:
-        """The whole circuit as a gate list over the input and weight symbols."""
-        encode = self.encoder.gates(self.n_qubits, self.n_features)
-        layers = template_layers(self.ansatz, self.n_qubits, self.n_layers)
-        if not self.reupload:
-            return encode + [g for layer in layers for g in layer]
-        return [g for layer in layers for g in encode + layer]
+    @property
+    def input_scale_shape(self) -> tuple[int, int] | None:
+        """Shape of the encoder's trainable input scales (one row per upload), or ``None``."""
+        return self.encoder.scale_shape(self.n_qubits, self.n_features, self.n_layers if self.reupload else 1)
 
-    def bindings(self, x: torch.Tensor, weights: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Symbol values: per-sample ``(B,)`` inputs (0-d for one sample) and 0-d weights."""
-        values = self.encoder.bindings(x.unbind(-1))
+    def circuit(self) -> Circuit:
+        """The whole circuit over the input and weight symbols (a new object per call)."""
+        circuit = Circuit(self.n_qubits)
+        weights = weight_symbols(self.weight_shape)
+        for layer in range(self.n_layers):
+            if self.reupload or layer == 0:
+                self.encoder.encode(circuit, self.n_features, upload=layer)
+            self.ansatz.append_layer(circuit, layer, weights[layer])
+        return circuit
+
+    def bindings(
+        self, x: torch.Tensor, weights: torch.Tensor, input_scale: torch.Tensor | None = None
+    ) -> dict[str, torch.Tensor]:
+        """Symbol values: per-sample ``(B,)`` inputs (0-d for one sample) and 0-d weights;
+        ``input_scale`` (shape :attr:`input_scale_shape`) when the encoder has trainable scales."""
+        values = self.encoder.bindings(x, input_scale)
         values.update(zip(self.weight_names, weights.reshape(-1).unbind(0)))
         return values
 
@@ -86,7 +98,8 @@ class LayerSpec:
         return self.encoder.initial_state(x, self.n_qubits)
 
     def describe(self) -> str:
-        enc = f"{self.encoder.name}{' re-uploaded' if self.reupload else ''} ({self.n_features} features)"
+        scaled = " with trainable scales" if self.input_scale_shape is not None else ""
+        enc = f"{self.encoder.name}{scaled}{' re-uploaded' if self.reupload else ''} ({self.n_features} features)"
         return (
             f"{self.n_qubits} qubits, {self.n_layers} layer(s): encoder {enc}, ansatz {self.ansatz.describe()}, "
             f"readout {self.readout.name} ({self.n_outputs} outputs)"

@@ -1,9 +1,9 @@
-"""Trainable ansatz templates, one layer at a time, as gate lists.
+"""Trainable ansatz templates, one layer at a time, appended to a Circuit.
 
-Each template says the weight shape of one layer and which gates that layer applies,
-given an indexable of that layer's weights (numbers, tensors or symbols). With
-``entangling=False`` the same single-qubit gates remain and every entangling gate is
-left out: the control variant for ablations (does entanglement help?).
+Each template says the weight shape of one layer and appends that layer's gates to a
+:class:`~hybrid.sim.Circuit`, given an indexable of that layer's weights (numbers, tensors
+or symbols). With ``entangling=False`` the same single-qubit gates remain and every
+entangling gate is left out: the control variant for ablations (does entanglement help?).
 """
 
 from __future__ import annotations
@@ -11,13 +11,14 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
+from hybrid.sim import Circuit
 from hybrid.sim.params import Parameter
 
-from .gatelist import ROTATIONS, GateList
+from .encoders import ROTATIONS
 
 __all__ = [
-    "Ansatz", "StronglyEntangling", "BasicEntangler", "HardwareEfficient", "ANSATZES", "weight_names",
-    "template_layers",
+    "Ansatz", "StronglyEntangling", "BasicEntangler", "RotEntangler", "HardwareEfficient", "ANSATZES",
+    "weight_names", "weight_symbols",
 ]  # fmt: skip
 
 
@@ -33,7 +34,8 @@ class Ansatz:
     def check(self, n_qubits: int, n_layers: int) -> None:
         """Raise if this template cannot be laid out on ``n_qubits`` x ``n_layers``."""
 
-    def layer_gates(self, n_qubits: int, layer: int, weights) -> GateList:
+    def append_layer(self, circuit: Circuit, layer: int, weights) -> Circuit:
+        """Append layer ``layer`` to ``circuit`` with angles ``weights[i][k]``; return it."""
         raise NotImplementedError
 
     def describe(self) -> str:
@@ -74,12 +76,15 @@ class StronglyEntangling(Ansatz):
             return self.ranges[layer]
         return layer % (n_qubits - 1) + 1 if n_qubits > 1 else 0
 
-    def layer_gates(self, n_qubits: int, layer: int, weights) -> GateList:
-        gates: GateList = [("rot", tuple(weights[i][k] for k in range(3)), (i,)) for i in range(n_qubits)]
-        if self.entangling and n_qubits > 1:
-            r = self.range_of(n_qubits, layer)
-            gates += [("cx", (), (i, (i + r) % n_qubits)) for i in range(n_qubits)]
-        return gates
+    def append_layer(self, circuit: Circuit, layer: int, weights) -> Circuit:
+        n = circuit.n_qubits
+        for i in range(n):
+            circuit.rot(weights[i][0], weights[i][1], weights[i][2], i)
+        if self.entangling and n > 1:
+            r = self.range_of(n, layer)
+            for i in range(n):
+                circuit.cx(i, (i + r) % n)
+        return circuit
 
 
 @dataclass(frozen=True)
@@ -98,11 +103,35 @@ class BasicEntangler(Ansatz):
     def weight_shape(self, n_qubits: int) -> tuple[int, ...]:
         return (n_qubits,)
 
-    def layer_gates(self, n_qubits: int, layer: int, weights) -> GateList:
-        gates: GateList = [(ROTATIONS[self.rotation], (weights[i],), (i,)) for i in range(n_qubits)]
+    def append_layer(self, circuit: Circuit, layer: int, weights) -> Circuit:
+        for i in range(circuit.n_qubits):
+            ROTATIONS[self.rotation](circuit, weights[i], i)
         if self.entangling:
-            gates += [("cx", (), pair) for pair in _ring(n_qubits)]
-        return gates
+            for control, target in _ring(circuit.n_qubits):
+                circuit.cx(control, target)
+        return circuit
+
+
+@dataclass(frozen=True)
+class RotEntangler(Ansatz):
+    """BasicEntangler with a general rotation: ``Rot(phi, theta, omega)`` on every wire
+    (``weights[l, i] = (phi, theta, omega)``, as StronglyEntangling), then the CNOT ring of
+    :class:`BasicEntangler` (a single CNOT on two wires). The trainable block of the data
+    re-uploading classifier (Perez-Salinas et al. 2020) in ``hybrid.models``."""
+
+    entangling: bool = True
+    name = "rot_entangler"
+
+    def weight_shape(self, n_qubits: int) -> tuple[int, ...]:
+        return (n_qubits, 3)
+
+    def append_layer(self, circuit: Circuit, layer: int, weights) -> Circuit:
+        for i in range(circuit.n_qubits):
+            circuit.rot(weights[i][0], weights[i][1], weights[i][2], i)
+        if self.entangling:
+            for control, target in _ring(circuit.n_qubits):
+                circuit.cx(control, target)
+        return circuit
 
 
 @dataclass(frozen=True)
@@ -116,18 +145,20 @@ class HardwareEfficient(Ansatz):
     def weight_shape(self, n_qubits: int) -> tuple[int, ...]:
         return (n_qubits, 2)
 
-    def layer_gates(self, n_qubits: int, layer: int, weights) -> GateList:
-        gates: GateList = []
-        for i in range(n_qubits):
-            gates += [("ry", (weights[i][0],), (i,)), ("rz", (weights[i][1],), (i,))]
+    def append_layer(self, circuit: Circuit, layer: int, weights) -> Circuit:
+        n = circuit.n_qubits
+        for i in range(n):
+            circuit.ry(weights[i][0], i).rz(weights[i][1], i)
         if self.entangling:
-            gates += [("cx", (), (i, i + 1)) for i in range(n_qubits - 1)]
-        return gates
+            for i in range(n - 1):
+                circuit.cx(i, i + 1)
+        return circuit
 
 
 ANSATZES = {
     "strongly_entangling": StronglyEntangling,
     "basic_entangler": BasicEntangler,
+    "rot_entangler": RotEntangler,
     "hardware_efficient": HardwareEfficient,
 }
 
@@ -137,12 +168,14 @@ def weight_names(shape: tuple[int, ...]) -> tuple[str, ...]:
     return tuple("w" + "_".join(map(str, idx)) for idx in itertools.product(*(range(s) for s in shape)))
 
 
-def template_layers(ansatz: Ansatz, n_qubits: int, n_layers: int) -> list[GateList]:
-    """Each layer's gates over the weight symbols (``weights[l][i][k]`` -> ``w{l}_{i}_{k}``)."""
-    shape = (n_layers,) + ansatz.weight_shape(n_qubits)
+def weight_symbols(shape: tuple[int, ...]) -> list:
+    """Nested lists of symbols, ``out[l][i][k]`` is ``Parameter("w{l}_{i}_{k}")`` (names as
+    :func:`weight_names`, so values bind from ``weights.reshape(-1)``)."""
     flat = iter(Parameter(name) for name in weight_names(shape))
 
-    def nest(dims):
-        return [next(flat) for _ in range(dims[0])] if len(dims) == 1 else [nest(dims[1:]) for _ in range(dims[0])]
+    def nest(dims: tuple[int, ...]) -> list:
+        if len(dims) == 1:
+            return [next(flat) for _ in range(dims[0])]
+        return [nest(dims[1:]) for _ in range(dims[0])]
 
-    return [ansatz.layer_gates(n_qubits, layer, symbols) for layer, symbols in enumerate(nest(shape))]
+    return nest(shape)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from .._checks import integer
+from ..layers import QuantumLayer, Quanvolution
 from .cnn import CNN, conv_features
 from .hybrid import ClassicalCore, DressedNet, QuanvNet, ReuploadingVQC, trainable_count
 from .mlp import MLP, mlp_layers, widths_for_budget
@@ -86,8 +87,6 @@ def check_compatible(name: str, input_shape: tuple[int, ...]) -> None:
 
 
 def _quantum_layer(n_qubits: int, n_layers: int, entangling: bool, options: dict) -> nn.Module:
-    from ..layers import QuantumLayer  # imported here: the classical models must not need it
-
     # Near-identity start trains faster than uniform random angles (digits, 8 qubits, lr 0.01,
     # 30 epochs: train loss 0.09 vs 0.21); pass init="uniform" for PennyLane's default.
     options.setdefault("init", "small")
@@ -95,8 +94,6 @@ def _quantum_layer(n_qubits: int, n_layers: int, entangling: bool, options: dict
 
 
 def _quanvolution(in_channels: int, out_channels: int, n_layers: int, entangling: bool, options: dict) -> nn.Module:
-    from ..layers import Quanvolution
-
     if not entangling:
         options.setdefault("entangling", False)
     # Quanvolution's default scale (pi) is for pixels in [0, 1]; our images are standardised

@@ -4,11 +4,12 @@
   a quantum core -> ``Linear`` head (the "dressed quantum circuit" of Mari et al.,
   arXiv:1912.08278). The core is ``hybrid.layers.QuantumLayer`` or, in the twin, a
   ``ClassicalCore`` with (nearly) the same number of trainable parameters.
-* ``ReuploadingVQC``: a pure variational classifier; every layer re-encodes the features
-  (Perez-Salinas et al., arXiv:1907.02085) with trainable input scales, then applies
-  trainable ``Rot`` gates and (unless ``entangling=False``) a CNOT ring. Readout: with
-  ``n_classes <= n_qubits`` class ``c``'s logit is ``a_c <Z_c> + b_c``; with more classes
-  a ``Linear(n_qubits, n_classes)`` maps all ``<Z_i>`` to logits.
+* ``ReuploadingVQC``: a pure variational classifier, a ``QuantumLayer`` plus a head; every
+  layer re-encodes the features (Perez-Salinas et al., arXiv:1907.02085) with trainable
+  input scales, then applies trainable ``Rot`` gates and (unless ``entangling=False``) a
+  CNOT ring. Readout: with ``n_classes <= n_qubits`` class ``c``'s logit is
+  ``a_c <Z_c> + b_c``; with more classes a ``Linear(n_qubits, n_classes)`` maps all
+  ``<Z_i>`` to logits.
 * ``QuanvNet``: ``hybrid.layers.Quanvolution`` (or, in the twin, a strided ``Conv2d``)
   -> a small classical head.
 """
@@ -20,8 +21,7 @@ import math
 import torch
 from torch import nn
 
-from ..sim import Circuit, Parameter, Z, expval
-from ..sim.device import complex_dtype_of
+from ..layers import Angle, QuantumLayer, RotEntangler
 
 __all__ = ["DressedNet", "ClassicalCore", "ReuploadingVQC", "QuanvNet", "trainable_count"]
 
@@ -69,22 +69,15 @@ class DressedNet(nn.Module):
         return self.head(self.core(angles))
 
 
-def reuploading_circuit(n_qubits: int, n_layers: int, entangling: bool) -> Circuit:
-    """Per layer: ``RY(x_{l,i})`` on every wire, ``Rot(a, b, c)`` on every wire, CNOT ring."""
-    c = Circuit(n_qubits)
-    for layer in range(n_layers):
-        for i in range(n_qubits):
-            c.ry(Parameter(f"x{layer}_{i}"), i)
-        for i in range(n_qubits):
-            c.rot(Parameter(f"a{layer}_{i}"), Parameter(f"b{layer}_{i}"), Parameter(f"c{layer}_{i}"), i)
-        if entangling and n_qubits > 1:
-            for i in range(n_qubits if n_qubits > 2 else 1):
-                c.cx(i, (i + 1) % n_qubits)
-    return c
-
-
 class ReuploadingVQC(nn.Module):
-    """A data re-uploading variational classifier on the ``hybrid.sim`` engine."""
+    """A data re-uploading variational classifier: a :class:`~hybrid.layers.QuantumLayer`
+    (``RY(input_scale[l, i] * x_{i mod d})`` on every wire, then :class:`RotEntangler`'s
+    ``Rot`` gates and CNOT ring, per layer; ``<Z_i>`` out) and a classical head.
+
+    The layer owns the trainable ``input_scale`` ``(n_layers, n_qubits)`` (starting at 1)
+    and ``rotations`` ``(n_layers, n_qubits, 3)`` (uniform in [0, 2 pi)); it simulates in the
+    complex dtype matching them (float64 models in complex128).
+    """
 
     def __init__(self, n_features: int, n_classes: int, n_qubits: int, n_layers: int = 3, entangling: bool = True, diff_method: str = "backprop"):
         super().__init__()
@@ -93,13 +86,12 @@ class ReuploadingVQC(nn.Module):
                 f"vqc encodes one feature per qubit but got {n_features} features for {n_qubits} qubits; "
                 f"reduce the data with n_features={n_qubits} (PCA) or raise n_qubits"
             )
-        self.n_qubits, self.n_layers, self.diff_method = n_qubits, n_layers, diff_method
-        self.circuit = reuploading_circuit(n_qubits, n_layers, entangling)
-        self.observables = [Z(i) for i in range(n_qubits)]
-        # Qubit i reads feature i mod d, so every qubit is fed when d < n_qubits.
-        self.register_buffer("feature_of_wire", torch.arange(n_qubits) % n_features, persistent=False)
-        self.input_scale = nn.Parameter(torch.ones(n_layers, n_qubits))
-        self.rotations = nn.Parameter(torch.rand(n_layers, n_qubits, 3) * 2 * math.pi)
+        # cycle: qubit i reads feature i mod d, so every qubit is fed when d < n_qubits.
+        encoder = Angle("Y", trainable_scale=True, cycle=True)
+        self.quantum = QuantumLayer(
+            n_qubits, n_layers, encoder, RotEntangler(entangling=entangling), "z", diff_method,
+            n_features=n_features, reupload=True,
+        )  # fmt: skip
         if n_classes <= n_qubits:
             self.scale = nn.Parameter(torch.full((n_classes,), 3.0))
             self.bias = nn.Parameter(torch.zeros(n_classes))
@@ -108,18 +100,19 @@ class ReuploadingVQC(nn.Module):
             self.linear = nn.Linear(n_qubits, n_classes)
         self.n_classes = n_classes
 
+    @property
+    def input_scale(self) -> nn.Parameter:
+        """Trainable input scales ``(n_layers, n_qubits)``: wire i turns by ``input_scale[l, i] * x`` in layer l."""
+        return self.quantum.input_scale
+
+    @property
+    def rotations(self) -> nn.Parameter:
+        """``Rot`` angles ``(n_layers, n_qubits, 3)``."""
+        return self.quantum.weights
+
     def expvals(self, x: torch.Tensor) -> torch.Tensor:
         """``<Z_i>`` for every wire: (B, d) -> (B, n_qubits)."""
-        angles = self.input_scale[None] * x[:, None, self.feature_of_wire]  # (B, L, n)
-        params: dict[str, torch.Tensor] = {}
-        for layer in range(self.n_layers):
-            for i in range(self.n_qubits):
-                params[f"x{layer}_{i}"] = angles[:, layer, i]
-                a, b, c = self.rotations[layer, i]
-                params[f"a{layer}_{i}"], params[f"b{layer}_{i}"], params[f"c{layer}_{i}"] = a, b, c
-        dtype = complex_dtype_of(x.dtype)  # a float64 model simulates in complex128, like QuantumLayer
-        out = expval(self.circuit, self.observables, params, dtype=dtype, device=x.device, diff_method=self.diff_method)
-        return out.to(x.dtype)
+        return self.quantum(x)
 
     def forward(self, x):  # (B, d) -> (B, n_classes)
         z = self.expvals(x)

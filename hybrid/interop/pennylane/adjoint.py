@@ -26,8 +26,7 @@ from pennylane.transforms.core import CompilePipeline
 import hybrid.sim as sim
 from hybrid.sim.device import real_dtype_of
 
-from .convert import NATIVE_GATES, angle_gate, is_native, to_circuit
-from .measure import pauli_sum
+from .convert import NATIVE_GATES, angle_gate, is_native, pauli_sum, to_circuit
 
 __all__ = ["add_adjoint_transforms", "adjoint_derivatives"]
 

@@ -1,7 +1,16 @@
-"""PennyLane operations -> a hybrid :class:`~hybrid.sim.Circuit` (the gate table).
+"""Translation between PennyLane and the hybrid engine, both directions, from one table.
 
-Device wires are mapped to engine wires 0..n-1 in device wire order, so wire 0 (the
-first device wire) is the most significant bit, which is PennyLane's own convention:
+* PennyLane -> ours: :func:`to_circuit` (operations -> :class:`~hybrid.sim.Circuit`, what
+  the ``hybrid.qubit`` device runs) and :func:`pauli_sum` (observable -> ``PauliSum``).
+* ours -> PennyLane: :func:`to_pennylane` (a ``Circuit`` applied as PennyLane operations
+  inside a QNode or tape) and :func:`from_pauli_sum` (``PauliSum`` -> observable).
+
+Gate names are in :data:`_ROWS` only: each row says which of our gates, with how many
+control wires, a PennyLane operation is; both directions are derived from it, so a new
+gate is added once.
+
+Wires: engine wire i is the i-th label of the device's wire order, so wire 0 (the first
+device wire) is the most significant bit in both, which is PennyLane's own convention:
 amplitudes need no reordering at this edge.
 
 Parameters stay whatever they are (torch tensors keep their autograd graph, numpy values
@@ -20,11 +29,40 @@ from pennylane.operation import Operator
 from pennylane.ops.op_math import Adjoint, Controlled
 from pennylane.ops.qubit.state_preparation import StatePrepBase
 
-from hybrid.sim import Circuit
+from hybrid.sim import Circuit, Operation
+from hybrid.sim import gates as g
+from hybrid.sim.observables import Pauli, PauliSum
+from hybrid.sim.params import ParamExpr
 
-__all__ = ["NATIVE_GATES", "is_native", "angle_gate", "to_circuit", "param_value"]
+__all__ = [
+    "NATIVE_GATES", "is_native", "angle_gate", "to_circuit", "param_value", "pauli_sum", "to_pennylane",
+    "from_pauli_sum",
+]  # fmt: skip
 
 Builder = Callable[[Circuit, list[int], list, Operator], object]
+
+# (PennyLane operation, our gate, number of control wires). The PennyLane operation's
+# parameters are the gate's, in the same order, and its wires are the controls followed
+# by the targets. Where two rows give the same (gate, controls), the first one is what
+# our gates become in PennyLane (PhaseShift, not U1).
+_ROWS: tuple[tuple[type[Operator], g.Gate, int], ...] = (
+    (qml.PauliX, g.X, 0), (qml.CNOT, g.X, 1), (qml.Toffoli, g.X, 2),
+    (qml.PauliY, g.Y, 0), (qml.CY, g.Y, 1),
+    (qml.PauliZ, g.Z, 0), (qml.CZ, g.Z, 1),
+    (qml.Hadamard, g.H, 0), (qml.CH, g.H, 1),
+    (qml.S, g.S, 0), (qml.T, g.T, 0), (qml.SX, g.SX, 0),
+    (qml.RX, g.RX, 0), (qml.CRX, g.RX, 1),
+    (qml.RY, g.RY, 0), (qml.CRY, g.RY, 1),
+    (qml.RZ, g.RZ, 0), (qml.CRZ, g.RZ, 1),
+    (qml.PhaseShift, g.P, 0), (qml.ControlledPhaseShift, g.P, 1), (qml.U1, g.P, 0),
+    (qml.U3, g.U, 0),
+    (qml.Rot, g.ROT, 0), (qml.CRot, g.ROT, 1),
+    (qml.SWAP, g.SWAP, 0), (qml.CSWAP, g.SWAP, 1), (qml.ISWAP, g.ISWAP, 0),
+    (qml.IsingXX, g.RXX, 0), (qml.IsingYY, g.RYY, 0),
+    # IsingZZ, not MultiRZ: the same matrix, but lightning.qubit's adjoint method returns
+    # (B, B) instead of (B,) for broadcast MultiRZ parameters (pennylane-lightning 0.45).
+    (qml.IsingZZ, g.RZZ, 0),
+)  # fmt: skip
 
 
 def param_value(x) -> object:
@@ -32,6 +70,16 @@ def param_value(x) -> object:
     if isinstance(x, torch.Tensor):
         return x
     return torch.as_tensor(np.array(qml.math.unwrap(x)))  # a copy: torch refuses negative strides
+
+
+# --- PennyLane -> ours ------------------------------------------------------------------------
+
+
+def _row_builder(gate: g.Gate, n_controls: int) -> Builder:
+    def build(c: Circuit, w: list[int], p: list, op: Operator) -> None:
+        c.apply(gate, w[n_controls:], p, controls=w[:n_controls])
+
+    return build
 
 
 def _multi_controlled_x(c: Circuit, w: list[int], p: list, op: Operator) -> None:
@@ -50,39 +98,11 @@ def _identity(c: Circuit, w: list[int], p: list, op: Operator) -> None:
 # One entry per PennyLane operation name the engine runs directly; everything else is
 # decomposed by PennyLane until it lands in this table (or in Adjoint/Controlled of it).
 _TABLE: dict[str, Builder] = {
+    **{cls.__name__: _row_builder(gate, k) for cls, gate, k in _ROWS},
+    # Operations that are not one gate with the same parameters:
     "Identity": _identity,
-    "PauliX": lambda c, w, p, op: c.x(w[0]),
-    "PauliY": lambda c, w, p, op: c.y(w[0]),
-    "PauliZ": lambda c, w, p, op: c.z(w[0]),
-    "Hadamard": lambda c, w, p, op: c.h(w[0]),
-    "S": lambda c, w, p, op: c.s(w[0]),
-    "T": lambda c, w, p, op: c.t(w[0]),
-    "SX": lambda c, w, p, op: c.sx(w[0]),
-    "RX": lambda c, w, p, op: c.rx(p[0], w[0]),
-    "RY": lambda c, w, p, op: c.ry(p[0], w[0]),
-    "RZ": lambda c, w, p, op: c.rz(p[0], w[0]),
-    "PhaseShift": lambda c, w, p, op: c.p(p[0], w[0]),
-    "U1": lambda c, w, p, op: c.p(p[0], w[0]),
     "U2": lambda c, w, p, op: c.u(math.pi / 2, p[0], p[1], w[0]),
-    "U3": lambda c, w, p, op: c.u(p[0], p[1], p[2], w[0]),
-    "Rot": lambda c, w, p, op: c.rot(p[0], p[1], p[2], w[0]),
-    "CNOT": lambda c, w, p, op: c.cx(w[0], w[1]),
-    "CY": lambda c, w, p, op: c.cy(w[0], w[1]),
-    "CZ": lambda c, w, p, op: c.cz(w[0], w[1]),
-    "CH": lambda c, w, p, op: c.ch(w[0], w[1]),
-    "SWAP": lambda c, w, p, op: c.swap(w[0], w[1]),
-    "ISWAP": lambda c, w, p, op: c.iswap(w[0], w[1]),
-    "CSWAP": lambda c, w, p, op: c.cswap(w[0], w[1], w[2]),
-    "Toffoli": lambda c, w, p, op: c.ccx(w[0], w[1], w[2]),
     "MultiControlledX": _multi_controlled_x,
-    "CRX": lambda c, w, p, op: c.crx(p[0], w[0], w[1]),
-    "CRY": lambda c, w, p, op: c.cry(p[0], w[0], w[1]),
-    "CRZ": lambda c, w, p, op: c.crz(p[0], w[0], w[1]),
-    "CRot": lambda c, w, p, op: c.ctrl(w[0], Circuit(1).rot(p[0], p[1], p[2], 0), wires=[w[1]]),
-    "ControlledPhaseShift": lambda c, w, p, op: c.cp(p[0], w[0], w[1]),
-    "IsingXX": lambda c, w, p, op: c.rxx(p[0], w[0], w[1]),
-    "IsingYY": lambda c, w, p, op: c.ryy(p[0], w[0], w[1]),
-    "IsingZZ": lambda c, w, p, op: c.rzz(p[0], w[0], w[1]),
     "QubitUnitary": lambda c, w, p, op: c.unitary(p[0], w),
     "DiagonalQubitUnitary": lambda c, w, p, op: c.diagonal(p[0], w),
     "GlobalPhase": _global_phase,
@@ -192,3 +212,142 @@ def _initial_state(op: StatePrepBase, wire_order: Sequence, n: int):
     if isinstance(vec, torch.Tensor):
         return vec
     return torch.as_tensor(np.asarray(vec))
+
+
+def pauli_sum(obs, index: Mapping) -> PauliSum | None:
+    """``obs`` as an engine PauliSum, or ``None`` when it has no real, constant Pauli form."""
+    rep = obs.pauli_rep
+    if rep is None:
+        return None
+    terms = []
+    for word, coeff in rep.items():
+        if isinstance(coeff, torch.Tensor) and coeff.requires_grad:
+            return None  # trainable coefficients: keep the graph through the dense path
+        c = complex(np.asarray(qml.math.unwrap(qml.math.detach(coeff))))
+        if abs(c.imag) > 1e-12:
+            return None
+        letters = tuple(sorted(((index[w], Pauli(p)) for w, p in word.items() if p != "I"), key=lambda t: t[0]))
+        terms.append((c.real, letters))
+    return PauliSum(tuple(terms))
+
+
+# --- ours -> PennyLane ------------------------------------------------------------------------
+
+# The first row for each (gate, controls) is the PennyLane operation it becomes (reversed:
+# earlier rows overwrite later ones).
+_OPERATIONS: dict[tuple[g.Gate, int], type[Operator]] = {(gate, k): cls for cls, gate, k in reversed(_ROWS)}
+
+
+def _permutation_matrix(table, dim: int) -> np.ndarray:
+    """``|x> -> |table[x]>`` as a ``(dim, dim)`` matrix (column x has its 1 in row table[x])."""
+    m = np.zeros((dim, dim), dtype=complex)
+    m[np.asarray(table), np.arange(dim)] = 1.0
+    return m
+
+
+def _data_operation(op: Operation, params: list, targets: list) -> Operator:
+    """The uncontrolled PennyLane form of a gate that no row covers (data gates, phases, identity)."""
+    if op.gate is g.I:
+        return qml.Identity(targets)
+    if op.gate is g.GLOBAL_PHASE:
+        return qml.GlobalPhase(-params[0])  # PennyLane's sign convention is the opposite of ours
+    if op.gate is g.UNITARY:
+        return qml.QubitUnitary(op.data, wires=targets)
+    if op.gate is g.DIAGONAL:
+        return qml.DiagonalQubitUnitary(op.data, wires=targets)
+    if op.gate is g.PERMUTATION:
+        return qml.QubitUnitary(_permutation_matrix(op.data, 2 ** len(targets)), wires=targets)
+    raise ValueError(f"to_pennylane has no PennyLane operation for gate {op.gate.name!r}; add a row to _ROWS")
+
+
+def _resolve(value, bindings: Mapping[str, object]):
+    """A parameter's value: numbers and tensors as they are, symbols looked up and scaled.
+
+    Unlike the engine's ``resolve_param`` this keeps the bound value's own shape and
+    dtype: PennyLane reads a 0-d value as one angle and a ``(B,)`` one as a broadcast.
+    """
+    if not isinstance(value, ParamExpr):
+        return value
+    if value.name not in bindings:
+        raise KeyError(f"circuit parameter {value.name!r} has no value in bindings; pass {{{value.name!r}: value}}")
+    base = bindings[value.name]
+    if value.scale == 1.0 and value.offset == 0.0:
+        return base
+    return base * value.scale + value.offset
+
+
+def _alike(params: list) -> list:
+    """Numbers beside a torch tensor become tensors too: PennyLane's matrix functions
+    cannot mix interfaces (``U3(tensor, 0.3, tensor)`` fails in ``ones_like(0.3) * tensor``)."""
+    like = next((p for p in params if isinstance(p, torch.Tensor)), None)
+    if like is None:
+        return params
+    return [
+        p if isinstance(p, torch.Tensor) else torch.as_tensor(p, dtype=like.dtype, device=like.device) for p in params
+    ]
+
+
+def _operation(op: Operation, bindings: Mapping[str, object], labels: Sequence) -> Operator:
+    """One of our operations as a PennyLane operation (controls and adjoint included)."""
+    if not isinstance(op, Operation) or op.condition is not None:
+        raise ValueError(
+            f"to_pennylane translates gates only; got {op!r} (mid-circuit measurement, reset or classical "
+            "condition): run such circuits on the engine (hybrid.simulate) or write them with qml.measure/qml.cond"
+        )
+    params = _alike([_resolve(p, bindings) for p in op.params])
+    targets, controls = [labels[w] for w in op.wires], [labels[w] for w in op.controls]
+    row = _OPERATIONS.get((op.gate, len(controls)))
+    if row is not None and all(op.control_values):
+        out = row(*params, wires=controls + targets)
+    else:
+        base = _OPERATIONS.get((op.gate, 0))
+        out = base(*params, wires=targets) if base is not None else _data_operation(op, params, targets)
+        if controls:
+            out = qml.ctrl(out, control=controls, control_values=[bool(v) for v in op.control_values])
+    return qml.adjoint(out) if op.adjoint else out
+
+
+def to_pennylane(
+    circuit: Circuit, bindings: Mapping[str, object] | None = None, wires: Sequence | None = None
+) -> list[Operator]:
+    """Apply ``circuit``'s gates as PennyLane operations (queued when called inside a QNode
+    or tape) and return them.
+
+    Args:
+        circuit: a hybrid circuit of gates (no mid-circuit measurements).
+        bindings: values of its symbolic parameters, ``name -> value``; a symbol
+            ``scale * p + offset`` becomes ``scale * bindings[p] + offset``. Torch tensors
+            keep their graph, so gradients reach them; a ``(B,)`` value is a broadcast.
+        wires: the PennyLane wire label of each engine wire (default ``0..n-1``).
+    """
+    bindings = {} if bindings is None else bindings
+    labels = list(range(circuit.n_qubits)) if wires is None else list(wires)
+    if len(labels) != circuit.n_qubits:
+        raise ValueError(f"the circuit has {circuit.n_qubits} qubit(s) but {len(labels)} wire label(s) were given")
+    with qml.QueuingManager.stop_recording():  # build first: ctrl/adjoint would dequeue their bases
+        ops = [_operation(op, bindings, labels) for op in circuit.ops]
+    if qml.QueuingManager.recording():
+        for op in ops:
+            qml.apply(op)
+    return ops
+
+
+_PAULIS = {Pauli.X: qml.PauliX, Pauli.Y: qml.PauliY, Pauli.Z: qml.PauliZ}
+
+
+def from_pauli_sum(paulisum: PauliSum, wires: Sequence | None = None) -> Operator:
+    """``paulisum`` as a PennyLane observable: one Pauli word when it is a single word with
+    coefficient 1, else a ``qml.Hamiltonian``. ``wires[i]`` is the PennyLane label of
+    engine wire i (default: the wire numbers themselves)."""
+    label = (lambda w: w) if wires is None else (lambda w: wires[w])
+    coeffs, ops = [], []
+    for c, word in paulisum.terms:
+        factors = [_PAULIS[p](label(w)) for w, p in word]
+        if not factors:
+            ops.append(qml.Identity(label(0)))
+        else:
+            ops.append(factors[0] if len(factors) == 1 else qml.prod(*factors))
+        coeffs.append(c)
+    if len(ops) == 1 and coeffs[0] == 1.0:
+        return ops[0]
+    return qml.Hamiltonian(coeffs, ops)

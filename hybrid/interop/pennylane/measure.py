@@ -21,28 +21,10 @@ import torch
 from pennylane.measurements import ExpectationMP, MeasurementProcess, ProbabilityMP, VarianceMP
 
 from hybrid.sim import State, simulate
-from hybrid.sim.observables import Pauli, PauliSum
 
-from .convert import to_circuit
+from .convert import pauli_sum, to_circuit
 
-__all__ = ["pauli_sum", "analytic", "sampled"]
-
-
-def pauli_sum(obs, index: Mapping) -> PauliSum | None:
-    """``obs`` as an engine PauliSum, or ``None`` when it has no real, constant Pauli form."""
-    rep = obs.pauli_rep
-    if rep is None:
-        return None
-    terms = []
-    for word, coeff in rep.items():
-        if isinstance(coeff, torch.Tensor) and coeff.requires_grad:
-            return None  # trainable coefficients: keep the graph through the dense path
-        c = complex(np.asarray(qml.math.unwrap(qml.math.detach(coeff))))
-        if abs(c.imag) > 1e-12:
-            return None
-        letters = tuple(sorted(((index[w], Pauli(p)) for w, p in word.items() if p != "I"), key=lambda t: t[0]))
-        terms.append((c.real, letters))
-    return PauliSum(tuple(terms))
+__all__ = ["analytic", "sampled"]
 
 
 def analytic(mp: MeasurementProcess, state: State, wire_order: Sequence, dtype, device):
