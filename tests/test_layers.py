@@ -272,7 +272,7 @@ def test_more_qubits_than_memory_allows_reaches_the_user_with_numbers():
         (dict(ansatz="sel"), r"unknown ansatz 'sel'; use one of 'strongly_entangling'"),
         (dict(readout="expval"), r"unknown readout 'expval'; use one of 'z', 'probs'"),
         (dict(diff_method="finite-diff"), r"unknown diff_method 'finite-diff'"),
-        (dict(shots=0), r"shots must be None \(exact\) or a positive integer"),
+        (dict(shots=0), r"shots \(None for exact values\) must be a positive integer"),
         (dict(init="zeros"), r"unknown init 'zeros'"),
         (dict(encoder="iqp", n_features=2), r"encoder 'iqp' on 3 qubit\(s\) takes 3 feature\(s\); got n_features=2"),
         (dict(encoder="amplitude", n_features=9), r"takes 1 to 8 feature\(s\); got n_features=9"),

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
+from hybrid._checks import positive_int
 from hybrid.sim import Circuit
 from hybrid.sim.params import ParamExpr, Parameter
 
@@ -169,8 +170,7 @@ class IQP(Encoder):
     name = "iqp"
 
     def __post_init__(self):
-        if isinstance(self.n_repeats, bool) or not isinstance(self.n_repeats, int) or self.n_repeats < 1:
-            raise ValueError(f"IQP n_repeats must be a positive integer; got {self.n_repeats!r}")
+        positive_int(self.n_repeats, "IQP n_repeats")
 
     def max_features(self, n_qubits: int) -> int:
         return n_qubits

@@ -8,6 +8,7 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
+from hybrid._checks import positive_int
 from hybrid.sim import DIFF_METHODS, PauliSum
 from hybrid.sim.device import complex_dtype_of
 
@@ -104,8 +105,8 @@ class QuantumLayer(nn.Module):
         )
         if diff_method not in DIFF_METHODS:
             raise ValueError(f"unknown diff_method {diff_method!r}; use one of {', '.join(map(repr, DIFF_METHODS))}")
-        if shots is not None and (isinstance(shots, bool) or not isinstance(shots, int) or shots < 1):
-            raise ValueError(f"shots must be None (exact) or a positive integer; got {shots!r}")
+        if shots is not None:
+            positive_int(shots, "shots (None for exact values)")
         if not (callable(init) or init in INITS):
             raise ValueError(f"unknown init {init!r}; use one of {', '.join(map(repr, INITS))} or a callable")
         self.diff_method, self.shots, self.seed = diff_method, shots, seed

@@ -15,6 +15,8 @@ import math
 import torch
 from torch import nn
 
+from hybrid._checks import positive_int
+
 from .encoders import Angle
 from .quantum_layer import QuantumLayer
 from .readouts import ExpZ
@@ -67,11 +69,11 @@ class Quanvolution(nn.Module):
         super().__init__()
         for name, value in (("in_channels", in_channels), ("out_channels", out_channels),
                             ("kernel_size", kernel_size), ("stride", stride)):  # fmt: skip
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"Quanvolution {name} must be a positive integer; got {value!r}")
+            positive_int(value, f"Quanvolution {name}")
         features = in_channels * kernel_size**2
         n_qubits = n_qubits if n_qubits is not None else min(features, max_qubits)
-        per_wire = math.ceil(features / n_qubits) if isinstance(n_qubits, int) and n_qubits > 0 else 1
+        n_qubits = positive_int(n_qubits, "Quanvolution n_qubits")
+        per_wire = math.ceil(features / n_qubits)
         if per_wire > len(_AXES_ORDER):
             raise ValueError(
                 f"a {in_channels}x{kernel_size}x{kernel_size} patch has {features} features; {n_qubits} qubit(s) "

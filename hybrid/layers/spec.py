@@ -19,6 +19,7 @@ from typing import Sequence
 
 import torch
 
+from hybrid._checks import positive_int
 from hybrid.sim import Circuit, PauliSum
 
 from .encoders import ENCODERS, REUPLOAD_NAMES, Angle, Encoder
@@ -46,10 +47,10 @@ class LayerSpec:
     weight_names: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
-        _check_count("n_qubits", self.n_qubits)
-        _check_count("n_layers", self.n_layers)
+        positive_int(self.n_qubits, "n_qubits")
+        positive_int(self.n_layers, "n_layers")
         e, n, f = self.encoder, self.n_qubits, self.n_features
-        _check_count("n_features", f)
+        positive_int(f, "n_features")
         if not e.min_features(n) <= f <= e.max_features(n):
             raise ValueError(
                 f"encoder {e.name!r} on {n} qubit(s) takes {_feature_range(e, n)} feature(s); "
@@ -132,7 +133,7 @@ def layer_spec(
         reupload: apply the encoder before every trainable layer.
         entangling: ``False`` drops the ansatz's entangling gates (the ablation control).
     """
-    _check_count("n_qubits", n_qubits)
+    positive_int(n_qubits, "n_qubits")
     enc, reupload = _make_encoder(encoder, reupload)
     ans = _make_ansatz(ansatz, entangling)
     if n_features is None:
@@ -165,9 +166,6 @@ def _make_ansatz(ansatz: str | Ansatz, entangling: bool) -> Ansatz:
     )
 
 
-def _check_count(what: str, value) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{what} must be a positive integer; got {value!r}")
 
 
 def _feature_range(e: Encoder, n: int) -> str:
