@@ -123,7 +123,7 @@ def maxcut_qaoa(
     """
     restarts = positive_int(restarts, "restarts")
     problem = maxcut_problem(graph)
-    circuit, cost = qaoa_circuit(problem, p), problem.cost_hamiltonian()  # built once: plans cache on the circuit
+    circuit, cost = qaoa_circuit(problem, p), problem.cost_hamiltonian()  # built once: plans are cached per circuit
     gammas, betas, history = _optimise(circuit, cost, problem, p, seed, restarts, steps, lr, diff_method, device, dtype)
     with torch.no_grad():
         expectation = _expectation(circuit, cost, gammas, betas, "backprop", device, dtype).item()

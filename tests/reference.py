@@ -131,7 +131,9 @@ def reference_state(circuit: Circuit, sample: int = 0, initial: np.ndarray | Non
     return psi
 
 
-def reference_branches(circuit: Circuit, sample: int = 0) -> list[tuple[tuple[int, ...], np.ndarray]]:
+def reference_branches(
+    circuit: Circuit, sample: int = 0, initial: np.ndarray | None = None
+) -> list[tuple[tuple[int, ...], np.ndarray]]:
     """Every measurement history of a circuit with mid-circuit measurements, resets and
     classical conditions, enumerated exactly: ``[(classical bits, unnormalised final
     state)]``. A branch's probability is its squared norm; the exact mixed state is
@@ -139,6 +141,8 @@ def reference_branches(circuit: Circuit, sample: int = 0) -> list[tuple[tuple[in
     n = circuit.n_qubits
     start = np.zeros(2**n, dtype=complex)
     start[0] = 1
+    if initial is not None:
+        start = np.asarray(initial, dtype=complex)
     branches = [((0,) * circuit.n_clbits, start)]
     for op in circuit.ops:
         out = []

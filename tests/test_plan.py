@@ -195,7 +195,7 @@ def test_layered_block_programs_equal_generic_with_gradients():
 def test_product_state_prefix_from_any_basis_state(program, index):
     n, ops = program
     c = Circuit(n)
-    for w in range(n):  # a one-wire prefix for the PRODUCT step to absorb
+    for w in range(n):  # a one-wire prefix for the product step to absorb
         c.ry(0.3 + w, w).rz(torch.tensor([0.2, -0.4], dtype=torch.float64), w).sx(w)
     c.compose(build_ours(n, ops))
     index %= 2**n

@@ -25,11 +25,11 @@ def _feedback_circuit(theta) -> Circuit:
     return c
 
 
-def _exact(c: Circuit, sample: int = 0) -> tuple[np.ndarray, dict[tuple[int, ...], float]]:
+def _exact(c: Circuit, sample: int = 0, initial=None) -> tuple[np.ndarray, dict[tuple[int, ...], float]]:
     """Mixture probabilities over basis states and the distribution of recorded bits."""
     probs = np.zeros(2**c.n_qubits)
     bits: dict[tuple[int, ...], float] = {}
-    for key, v in reference_branches(c, sample):
+    for key, v in reference_branches(c, sample, initial):
         probs += np.abs(v) ** 2
         bits[key] = bits.get(key, 0.0) + float(np.vdot(v, v).real)
     return probs, bits
@@ -71,6 +71,28 @@ def test_batched_parameters_times_trajectories():
     assert state.expval(Z(0)).shape == (B,)
     for b in range(B):
         exact_probs, exact_bits = _exact(c, sample=b)
+        assert _chi_square_pvalue(state.bits[b].numpy(), exact_bits) > 1e-4
+        tolerance = 5 * np.sqrt(exact_probs * (1 - exact_probs) / T) + 1e-9
+        assert np.all(np.abs(state.probs()[b].numpy() - exact_probs) <= tolerance)
+
+
+@pytest.mark.parametrize("fusion", [True, False])
+def test_batched_initial_states_and_per_sample_gates_in_conditioned_steps(fusion):
+    """Per-sample operators on lone (conditioned, generic-path) steps and batched initial
+    states are spread over each sample's trajectories."""
+    B, T, n = 2, 1200, 3
+    gen = torch.Generator().manual_seed(5)
+    init = torch.randn(B, 2**n, dtype=torch.complex128, generator=gen)
+    init = init / init.norm(dim=1, keepdim=True)
+    angles = torch.tensor([0.4, 2.2], dtype=torch.float64)
+    c = Circuit(n).h(0).measure(0, 0)
+    with c.when(0):
+        c.ry(angles, 1).cx(1, 2)
+    c.rx(angles, 2).measure(2, 1)
+    state = simulate(c, initial_state=init, trajectories=T, seed=9, dtype=torch.complex128, fusion=fusion)
+    assert state.bits.shape == (B, T, 2)
+    for b in range(B):
+        exact_probs, exact_bits = _exact(c, sample=b, initial=init[b].numpy())
         assert _chi_square_pvalue(state.bits[b].numpy(), exact_bits) > 1e-4
         tolerance = 5 * np.sqrt(exact_probs * (1 - exact_probs) / T) + 1e-9
         assert np.all(np.abs(state.probs()[b].numpy() - exact_probs) <= tolerance)

@@ -310,7 +310,7 @@ def _data_matrix(op: Operation) -> np.ndarray:
         m[list(op.data), list(range(d))] = 1.0
         return m.T if op.adjoint else m
     data = op.data.detach().cpu()
-    if op.data_batch is not None:
+    if op.batch_size is not None:
         raise ValueError(f"cannot export a batched {op.gate.name} gate; Qiskit circuits hold one matrix")
     data = data.numpy().astype(np.complex128)
     m = np.diag(data) if op.gate is g.DIAGONAL else data

@@ -112,7 +112,7 @@ class QuantumLayer(nn.Module):
         self.diff_method, self.shots, self.seed = diff_method, shots, seed
         self.init, self.init_scale = init, init_scale
         self._generator = torch.Generator().manual_seed(seed) if seed is not None else None
-        # Built once: the engine caches its plan on this object, keyed by structure.
+        # Built once: the engine caches its plan per circuit object, keyed by structure.
         self.circuit = self.spec.circuit()
         dtype = dtype or torch.get_default_dtype()
         self._register("weights", torch.empty(self.spec.weight_shape, device=device, dtype=dtype), trainable)

@@ -51,55 +51,58 @@ def run(
     which lets the plan start with a product state.
     """
     steps = plan_for(circuit, values, config, state.rows, initial_index is not None)
-    context = Run(circuit, values, bits, generator, initial_index)
+    ctx = Run(circuit, values, bits, generator, initial_index)
     for step in steps:
-        apply_step(step, state, context)
+        apply_step(step, state, ctx)
     return state
 
 
 @functools.singledispatch
-def apply_step(step, state: StateVector, run: Run) -> None:
+def apply_step(step, state: StateVector, ctx: Run) -> None:
     raise TypeError(f"no apply_step registered for {type(step).__name__}")
 
 
 @apply_step.register
-def _(step: ProductStep, state: StateVector, run: Run) -> None:
-    ops, n = run.circuit.ops, run.circuit.n_qubits
-    state.load(product_state(step, ops, run.values, n, run.initial_index, state.dtype, state.device))
+def _(step: ProductStep, state: StateVector, ctx: Run) -> None:
+    ops, n = ctx.circuit.ops, ctx.circuit.n_qubits
+    state.load(product_state(step, ops, ctx.values, n, ctx.initial_index, state.dtype, state.device))
 
 
 @apply_step.register
-def _(step: DenseStep, state: StateVector, run: Run) -> None:
-    state.apply_block(step_operator(step, run.circuit.ops, run.values, state.dtype, state.device), step.wires)
+def _(step: DenseStep, state: StateVector, ctx: Run) -> None:
+    state.apply_block(step_operator(step, ctx.circuit.ops, ctx.values, state.dtype, state.device), step.wires)
 
 
 @apply_step.register
-def _(step: PhaseStep, state: StateVector, run: Run) -> None:
-    state.apply_phases(step_operator(step, run.circuit.ops, run.values, state.dtype, state.device), step.wires)
+def _(step: PhaseStep, state: StateVector, ctx: Run) -> None:
+    state.apply_phases(step_operator(step, ctx.circuit.ops, ctx.values, state.dtype, state.device), step.wires)
 
 
 @apply_step.register
-def _(step: InstructionStep, state: StateVector, run: Run) -> None:
-    apply_instruction(run.circuit.ops[step.op], state, run, step)
+def _(step: InstructionStep, state: StateVector, ctx: Run) -> None:
+    apply_instruction(ctx.circuit.ops[step.op], state, ctx, step)
 
 
 @functools.singledispatch
-def apply_instruction(op, state: StateVector, run: Run, step: InstructionStep) -> None:
+def apply_instruction(op, state: StateVector, ctx: Run, step: InstructionStep) -> None:
     raise TypeError(f"no apply_instruction registered for {type(op).__name__}")
 
 
 @apply_instruction.register
-def _(op: Operation, state: StateVector, run: Run, step: InstructionStep) -> None:
-    where = None if op.condition is None else _condition_holds(op, run.bits)  # (rows,)
-    matrix = instruction_operator(step, op, run.values[step.op], state.dtype, state.device)
+def _(op: Operation, state: StateVector, ctx: Run, step: InstructionStep) -> None:
+    where = None if op.condition is None else _condition_holds(op, ctx.bits)  # (rows,)
+    if where is not None and not bool(where.any()):
+        return  # no trajectory meets the condition: build nothing
+    matrix = instruction_operator(step, op, ctx.values[step.op], state.dtype, state.device)
     state.apply(op.gate.kind, matrix, op.wires, op.controls, op.control_values, where)
 
 
 @apply_instruction.register
-def _(op: Measure, state: StateVector, run: Run, step: InstructionStep) -> None:
-    outcome = state.measure(op.wire, run.generator, reset=op.reset)
-    if op.clbit is not None:
-        run.bits[:, op.clbit] = outcome
+def _(op: Measure, state: StateVector, ctx: Run, step: InstructionStep) -> None:
+    if op.clbit is None:  # nothing recorded: a plain reset (or a discarded measurement)
+        state.reset(op.wire, ctx.generator) if op.reset else state.measure(op.wire, ctx.generator)
+        return
+    ctx.bits[:, op.clbit] = state.measure(op.wire, ctx.generator, reset=op.reset)
 
 
 def _condition_holds(op: Operation, bits: torch.Tensor) -> torch.Tensor:

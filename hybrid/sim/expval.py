@@ -14,6 +14,7 @@ from .diff.shift import ParameterShiftExpval
 from .fuse import FusionConfig
 from .observables import PauliSum, parse_observable
 from .simulate import prepare, simulate
+from .statevector import StateVector
 
 __all__ = ["expval", "DIFF_METHODS"]
 
@@ -66,7 +67,7 @@ def _custom_gradient(circuit, obs, params, initial_state, dtype, device, diff_me
             "classically conditioned gates; use 'backprop'"
         )
     for op in circuit.ops:
-        if isinstance(getattr(op, "data", None), torch.Tensor) and op.data.requires_grad:
+        if any(t.requires_grad for t in op.tensors):
             raise ValueError(f"diff_method={diff_method!r} differentiates gate parameters, not matrices; use 'backprop'")
     job = prepare(circuit, params, initial_state, dtype, device, fusion, extra_states=1)
     shapes, flat = flatten_values(job.values)
@@ -79,9 +80,8 @@ def _custom_gradient(circuit, obs, params, initial_state, dtype, device, diff_me
         pair = None
         if not psi0.requires_grad:
             # Lay psi0 out as the first half of the sweep's two-state buffer: no extra copy.
-            batch = psi0.shape[0]
-            pair = torch.empty((2 * batch, psi0.shape[1]), dtype=psi0.dtype, device=psi0.device)
-            psi0 = pair[:batch].copy_(psi0)  # the original is released here
+            pair = StateVector.pair_buffer(psi0)
+            psi0 = pair[: psi0.shape[0]]  # the original is released here
         out = AdjointExpval.apply(problem, psi0, pair, *flat)
     if not batched:
         out = out[0]

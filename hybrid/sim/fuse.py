@@ -160,7 +160,7 @@ def plan_for(
 def _is_batched(op, values) -> bool:
     if any(v.shape[0] > 1 for v in values):
         return True
-    return (getattr(op, "data_batch", None) or 0) > 1
+    return (op.batch_size or 0) > 1
 
 
 def compile_plan(
@@ -193,7 +193,7 @@ def is_constant(op) -> bool:
     if not all(isinstance(p, numbers.Real) for p in op.params):
         return False
     data = op.data
-    return not (isinstance(data, torch.Tensor) and (data.requires_grad or op.data_batch is not None))
+    return not (isinstance(data, torch.Tensor) and (data.requires_grad or op.batch_size is not None))
 
 
 def _is_diagonal(op: Operation) -> bool:

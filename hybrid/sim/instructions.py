@@ -1,13 +1,17 @@
 """Instruction records: what a circuit is a list of.
 
 Every record is frozen and answers one small protocol, so code that walks a circuit
-(composition, control, inversion, conversion, planning) never tells kinds apart by hand:
+(composition, control, inversion, batching, autograd checks) never tells kinds apart by
+hand; only the fuser (which fuses plain gates) and the exporters look at the type:
 
 * ``all_wires``: every wire it touches (controls first);
 * ``name``: a readable name (``cx``, ``rz``, ``measure``...);
 * ``params``: its parameter values (numbers, tensors or symbols; empty for most kinds);
+* ``tensors``: any other tensors it holds (a gate's matrix...), so autograd is seen;
+* ``batch_size``: the per-sample batch of those tensors (``None``: shared);
 * ``clbits``: the classical bits it reads or writes;
-* ``unitary``: whether it is a plain (unconditioned) gate;
+* ``unitary``: whether it is a plain, unconditioned gate (true only for an
+  :class:`Operation` without a condition: what the adjoint and shift methods need);
 * ``remap(wires, clbits)``: the same instruction on other wires / classical bits;
 * ``inverse()``: the inverse instruction (a clear error for non-unitaries);
 * ``controlled(controls, values)``: the instruction with extra control wires;
@@ -16,7 +20,8 @@ Every record is frozen and answers one small protocol, so code that walks a circ
 
 How an instruction acts on a state is not here: ``execute.apply_instruction`` is a
 ``functools.singledispatch`` over these types, so a new kind (a noise channel, say) is one
-record here, one registered function there, and one state method.
+record here, one registered function there, and one state method (plus one registered
+emitter in each exporter that should write it: ``interop.qiskit``, ``interop.pennylane``).
 """
 
 from __future__ import annotations
@@ -76,6 +81,11 @@ class Instruction(Protocol):
     condition: Condition | None
 
     @property
+    def tensors(self) -> tuple[torch.Tensor, ...]: ...
+    @property
+    def batch_size(self) -> int | None: ...
+
+    @property
     def all_wires(self) -> tuple[int, ...]: ...
     @property
     def name(self) -> str: ...
@@ -114,7 +124,11 @@ class Operation:
         return self.controls + self.wires
 
     @property
-    def data_batch(self) -> int | None:
+    def tensors(self) -> tuple[torch.Tensor, ...]:
+        return (self.data,) if isinstance(self.data, torch.Tensor) else ()
+
+    @property
+    def batch_size(self) -> int | None:
         """Batch size of per-sample ``data`` (a ``(B, d, d)`` unitary or ``(B, d)``
         diagonal); ``None`` when the data is shared or absent."""
         if not isinstance(self.data, torch.Tensor):
@@ -190,6 +204,8 @@ class Measure:
     reset: bool = False
 
     params: ClassVar[tuple] = ()
+    tensors: ClassVar[tuple] = ()
+    batch_size: ClassVar[None] = None
     condition: ClassVar[None] = None
     unitary: ClassVar[bool] = False
 

@@ -15,7 +15,7 @@ import torch
 from .._checks import positive_int
 from .observables import Pauli, PauliSum, Word
 
-__all__ = ["probs", "sample", "sample_probs", "counts", "tally", "expval", "expvals", "var", "density_matrix", "apply_pauli_sum"]
+__all__ = ["probs", "sample", "sample_probs", "tally", "expval", "expvals", "var", "density_matrix", "apply_pauli_sum"]
 
 
 def _grid(psi: torch.Tensor, n: int) -> torch.Tensor:
@@ -54,7 +54,6 @@ def sample(
 ) -> torch.Tensor:
     """Bitstrings ``(B, shots, len(wires))`` of 0/1 drawn from ``probs``; seeded is repeatable."""
     wires = check_wires(wires, n)
-    positive_int(shots, "shots")
     return sample_probs(probs(psi.detach(), n, wires), shots, seed).to(psi.device)
 
 
@@ -74,13 +73,6 @@ def sample_probs(p: torch.Tensor, shots: int, seed: int | None = None) -> torch.
     idx = torch.searchsorted(cdf, u, right=True).clamp_(max=p.shape[-1] - 1)
     shifts = torch.arange(k - 1, -1, -1)
     return (idx.unsqueeze(-1) >> shifts) & 1
-
-
-def counts(
-    psi: torch.Tensor, n: int, shots: int, wires: Sequence[int] | None = None, seed: int | None = None
-) -> list[dict[str, int]]:
-    """One ``{bitstring: count}`` dict per sample, bitstrings with ``wires[0]`` first."""
-    return tally(sample(psi, n, shots, wires, seed))
 
 
 def tally(bits: torch.Tensor) -> list[dict[str, int]]:

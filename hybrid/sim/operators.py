@@ -53,7 +53,7 @@ def op_matrix(op: Operation, values: Values, dtype: torch.dtype, dev: torch.devi
         return dagger(gate.kind, perm) if op.adjoint else perm
     if gate.build is None:
         m = op.data.to(device=dev, dtype=dtype)
-        m = m if op.data_batch is not None else m.unsqueeze(0)
+        m = m if op.batch_size is not None else m.unsqueeze(0)
     else:
         # Mixed shared (1,) and per-sample (B,) values broadcast to one shape for the builder.
         m = gate.build(list(torch.broadcast_tensors(*values)), dtype).to(dev)

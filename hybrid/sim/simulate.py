@@ -76,7 +76,6 @@ class Job:
     state: StateVector  # a fresh state the run may overwrite (in place unless autograd records it)
     batched: bool
     config: FusionConfig | None
-    tracking_grad: bool  # autograd records the run (so it cannot work in place)
     initial_index: int | None  # the run starts from this basis state (None: given amplitudes)
 
 
@@ -117,7 +116,7 @@ def prepare(
         index = int(initial_state)
     else:
         index = None  # amplitudes
-    return Job(values, state, batched, _fusion_config(fusion, dev), grad, index)
+    return Job(values, state, batched, _fusion_config(fusion, dev), index)
 
 
 def _fusion_config(fusion: FusionConfig | bool, dev: torch.device) -> FusionConfig | None:
@@ -143,8 +142,8 @@ def _batch_size(circuit: Circuit, bindings: dict, initial_state) -> tuple[int, b
         for p in op.params:
             if isinstance(p, torch.Tensor) and p.dim() == 1:
                 sizes[f"op {k} ({op.name}) parameter"] = p.shape[0]
-        if getattr(op, "data_batch", None) is not None:
-            sizes[f"op {k} ({op.name}) matrix"] = op.data_batch
+        if op.batch_size is not None:
+            sizes[f"op {k} ({op.name}) matrix"] = op.batch_size
     if isinstance(initial_state, torch.Tensor | np.ndarray) and initial_state.ndim == 2:
         sizes["initial_state"] = initial_state.shape[0]
     if 0 in sizes.values():
@@ -162,5 +161,5 @@ def _any_requires_grad(circuit: Circuit, bindings: dict, initial_state) -> bool:
     values = list(bindings.values()) + [initial_state]
     for op in circuit.ops:
         values.extend(op.params)
-        values.append(getattr(op, "data", None))
+        values.extend(op.tensors)
     return any(isinstance(v, torch.Tensor) and v.requires_grad for v in values)

@@ -38,12 +38,10 @@ class State:
         return t if self.batched else t[0]
 
     def _per_sample(self, t: torch.Tensor) -> torch.Tensor:
-        """``(rows, ...)`` -> ``(B, T, ...)``."""
-        return t.reshape(self.batch_size, self.trajectories, *t.shape[1:])
+        return self._sv.per_sample(t)  # (rows, ...) -> (B, T, ...)
 
     def _mean(self, t: torch.Tensor) -> torch.Tensor:
-        """The average over each sample's trajectories: ``(rows, ...)`` -> ``(B, ...)``."""
-        return t if self.trajectories == 1 else self._per_sample(t).mean(dim=1)
+        return self._sv.trajectory_mean(t)  # (rows, ...) -> (B, ...)
 
     @property
     def trajectories(self) -> int:

@@ -48,8 +48,10 @@ class StateVector:
         self.inplace = inplace
         self.trajectories = trajectories
         self._psi = tensor  # (rows, 2**n): the state now
-        self._first = tensor  # the buffer the state started in
         self._spare = spare  # the other half of the ping-pong pair (made on first need)
+        # A caller that lends both buffers (the adjoint's two-state pair) gets the state
+        # back in one of them (settle); otherwise nothing pins the starting buffer.
+        self._lent = (tensor, spare) if spare is not None else None
 
     def __repr__(self) -> str:
         return f"StateVector(n_qubits={self.n_qubits}, rows={self.rows}, dtype={self.dtype}, device={self.device})"
@@ -89,18 +91,38 @@ class StateVector:
         raise ValueError(f"an operator for {t.shape[0]} samples does not fit a state of {self.rows} rows")
 
     def rows_view(self, rows: slice) -> "StateVector":
-        """The states in ``rows``, sharing this object's storage (in place, no spare)."""
+        """The states in ``rows``, sharing this object's storage and in-place policy."""
         return StateVector(self._psi[rows], self.n_qubits, inplace=self.inplace)
 
     def settle(self) -> int:
-        """Which buffer holds the state: 0 the one it started in, 1 the spare. A state a
-        generic step left in a fresh tensor is copied back into the first buffer."""
-        if self._spare is not None and self._psi.data_ptr() == self._spare.data_ptr():
+        """Which of the two lent buffers holds the state: 0 the one it started in, 1 the
+        spare. A state a generic step left in a fresh tensor is copied into the first."""
+        if self._lent is None:
+            raise ValueError("settle() needs a state built with both buffers lent (tensor and spare)")
+        first, spare = self._lent
+        if self._psi.data_ptr() == spare.data_ptr():
             return 1
-        if self._psi.data_ptr() != self._first.data_ptr():
-            self._first.copy_(self._psi)
-            self._psi = self._first
+        if self._psi.data_ptr() != first.data_ptr():
+            first.copy_(self._psi)
+            self._psi = first
         return 0
+
+    @staticmethod
+    def pair_buffer(psi0: torch.Tensor) -> torch.Tensor:
+        """A ``(2B, 2**n)`` buffer holding ``psi0`` in its first half: the two halves serve
+        as ping-pong buffers for a forward run and as psi and lambda for the adjoint sweep."""
+        batch = psi0.shape[0]
+        pair = torch.empty((2 * batch,) + psi0.shape[1:], dtype=psi0.dtype, device=psi0.device)
+        pair[:batch].copy_(psi0.detach())
+        return pair
+
+    def per_sample(self, t: torch.Tensor) -> torch.Tensor:
+        """A per-row quantity ``(rows, ...)`` grouped by sample: ``(B, T, ...)``."""
+        return t.reshape(self.rows // self.trajectories, self.trajectories, *t.shape[1:])
+
+    def trajectory_mean(self, t: torch.Tensor) -> torch.Tensor:
+        """A per-row quantity averaged over each sample's trajectories: ``(B, ...)``."""
+        return t if self.trajectories == 1 else self.per_sample(t).mean(dim=1)
 
     # --- evolution --------------------------------------------------------------------------
 
@@ -116,12 +138,12 @@ class StateVector:
         """Apply one gate's operator (a matrix, phases or a permutation) on ``wires``,
         acting where ``controls`` hold ``control_values`` and, if given, only in the rows
         where the boolean ``where`` ``(rows,)`` is true."""
-        matrix = self._per_row(matrix)
         if where is not None:
             if not bool(where.any()):
                 return
             if bool(where.all()):
                 where = None  # every row: an ordinary gate, in place where it can be
+        matrix = self._per_row(matrix)
         targets, control_axes = self._axes(wires), self._axes(controls)
         grid = self._grid()
         if self.inplace and where is None and apply_inplace(grid, kind, matrix, targets, control_axes, control_values):
@@ -219,10 +241,6 @@ class StateVector:
     def inner(self, other: "StateVector") -> torch.Tensor:
         """<self|other> per row, ``(rows,)`` complex."""
         return (self._psi.conj() * other._psi).sum(-1)
-
-    def apply_pauli_sum(self, obs: PauliSum) -> "StateVector":
-        """H |self> as a new state (not normalised)."""
-        return StateVector(readout.apply_pauli_sum(self._psi, self.n_qubits, obs), self.n_qubits)
 
     def apply_matrix(self, matrix: torch.Tensor, wires: Sequence[int]) -> "StateVector":
         """``M |self>`` as a new state, for any ``(2**k, 2**k)`` matrix on ``wires`` (an

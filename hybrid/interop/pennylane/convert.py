@@ -289,10 +289,11 @@ def _alike(params: list) -> list:
 
 def _operation(op: Operation, bindings: Mapping[str, object], labels: Sequence) -> Operator:
     """One of our operations as a PennyLane operation (controls and adjoint included)."""
-    if not isinstance(op, Operation) or op.condition is not None:
+    if not op.unitary:
         raise ValueError(
-            f"to_pennylane translates gates only; got {op!r} (mid-circuit measurement, reset or classical "
-            "condition): run such circuits on the engine (hybrid.simulate) or write them with qml.measure/qml.cond"
+            f"to_pennylane translates plain gates only; got {op.name!r} ({type(op).__name__}"
+            f"{', classically conditioned' if op.condition is not None else ''}): run such circuits on the engine "
+            "(hybrid.simulate), or write mid-circuit measurements with qml.measure/qml.cond"
         )
     params = _alike([_resolve(p, bindings) for p in op.params])
     targets, controls = [labels[w] for w in op.wires], [labels[w] for w in op.controls]

@@ -79,8 +79,7 @@ def forward_into_pair(
     otherwise one is made. Returns the buffer, the half that holds psi, and <H_o>."""
     batch, n = psi0.shape[0], problem.circuit.n_qubits
     if pair is None:
-        pair = torch.empty((2 * batch,) + psi0.shape[1:], dtype=psi0.dtype, device=psi0.device)
-        pair[:batch].copy_(psi0.detach())
+        pair = StateVector.pair_buffer(psi0)
     state = StateVector(pair[:batch], n, inplace=True, spare=pair[batch:])
     run(problem.circuit, values, state, config=problem.fusion, initial_index=problem.initial_index)
     half = state.settle()
@@ -92,7 +91,8 @@ def adjoint_gradients(
 ) -> tuple[list[list[torch.Tensor | None]], torch.Tensor]:
     """The backward sweep over ``pair`` (psi in half ``psi_half``, lambda written into the
     other); returns gradients per value (``None`` where not needed) and the gradient with
-    respect to the initial state. Afterwards the psi half holds the initial state again."""
+    respect to the initial state. The sweep consumes the pair: a second backward runs the
+    circuit again first (see :class:`AdjointExpval`)."""
     circuit, n = problem.circuit, problem.circuit.n_qubits
     ops, batch, dtype, dev = circuit.ops, pair.shape[0] // 2, pair.dtype, pair.device
     built = parametrised_matrices(ops, values, range(len(ops)), dtype, dev)
