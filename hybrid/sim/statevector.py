@@ -223,8 +223,8 @@ class StateVector:
         return readout.probs(self._psi, self.n_qubits, wires)
 
     def expval(self, obs: PauliSum) -> torch.Tensor:
-        """<H> per row, ``(rows,)``."""
-        return readout.expval(self._psi, self.n_qubits, obs)
+        """<H> per row, ``(rows,)`` (a Z-only H is one product with its cached sign table)."""
+        return readout.expvals(self._psi, self.n_qubits, (obs,))[:, 0]
 
     def expvals(self, observables: Sequence[PauliSum]) -> torch.Tensor:
         """Every observable's <H> per row, ``(rows, n_obs)`` (Z-only sets share one pass)."""

@@ -1,6 +1,6 @@
 """Device-side adjoint differentiation for hybrid.qubit: preprocessing and derivatives.
 
-The tape's trainable gate angles become torch leaves, the engine's adjoint sweep
+The tape's gate angles become one torch leaf vector, the engine's adjoint sweep
 (:func:`hybrid.sim.expval` with ``diff_method="adjoint"``) evaluates the expectation
 values, and ``torch.autograd.grad`` runs the sweep: once per observable for a Jacobian,
 once per cotangent row for a VJP (the sweep weights all observables at once).
@@ -26,7 +26,8 @@ from pennylane.transforms.core import CompilePipeline
 import hybrid.sim as sim
 from hybrid.sim.device import real_dtype_of
 
-from .convert import NATIVE_GATES, angle_gate, is_native, pauli_sum, to_circuit
+from .compiled import compile_tape, parameter_vector
+from .convert import NATIVE_GATES, angle_gate, initial_state, is_native, pauli_sum
 
 __all__ = ["add_adjoint_transforms", "adjoint_derivatives"]
 
@@ -71,75 +72,79 @@ def add_adjoint_transforms(program: CompilePipeline, wires) -> None:
 
 def adjoint_derivatives(tape, wire_order, dtype: torch.dtype, device: torch.device, cotangents=None):
     """Results and, via the engine's adjoint sweep, the Jacobian of an expval-only tape
-    (or, given ``cotangents``, the vector-Jacobian product), in PennyLane's layouts."""
-    ops, leaves = _with_trainable_leaves(tape, real_dtype_of(dtype))
+    (or, given ``cotangents``, the vector-Jacobian product), in PennyLane's layouts.
+
+    The tape runs through its structure's shared circuit (the plan the forward pass uses),
+    its gate parameters as one leaf vector ``theta``."""
     index = {w: i for i, w in enumerate(wire_order)}
-    circuit, initial = to_circuit(ops, wire_order)
+    compiled = compile_tape(tape.operations, wire_order)
+    values = parameter_vector(compiled, tape.operations)
+    theta = values if isinstance(values, torch.Tensor) else torch.stack([v.reshape(()) for v in values])
+    theta = theta.detach().to(real_dtype_of(dtype)).requires_grad_(True)
+    columns = _trainable_columns(tape, compiled)
+    initial = initial_state(tape.operations[0], wire_order) if compiled.prep else None
     observables = [pauli_sum(mp.obs, index) for mp in tape.measurements]
     with torch.enable_grad():  # PennyLane's torch interface calls us inside no_grad
         values = sim.expval(  # (n_obs,)
-            circuit, observables, initial_state=initial, dtype=dtype, device=device, diff_method="adjoint"
-        )
+            compiled.circuit, observables, theta, initial_state=initial, dtype=dtype, device=device,
+            diff_method="adjoint",
+        )  # fmt: skip
         if cotangents is None:
-            derivative = _jacobian_format(_jacobian(values, leaves))
+            derivative = _jacobian_format(_jacobian(values, theta, columns))
         else:
-            derivative = _vjp(values, leaves, cotangents)
+            derivative = _vjp(values, theta, columns, cotangents)
     results = tuple(np.asarray(v) for v in values.detach().cpu().numpy())
     return (results[0] if len(results) == 1 else results), derivative
 
 
-def _with_trainable_leaves(tape, dtype: torch.dtype):
-    """The tape's operations with each trainable gate parameter replaced by a fresh torch
-    leaf that requires grad; ``leaves[j]`` is the leaf of trainable parameter j (``None``
-    when it belongs to an observable, which the adjoint method does not differentiate)."""
-    ops = list(tape.operations)
-    n_ops = len(ops)
-    leaves: list[torch.Tensor | None] = []
-    new_data: dict[int, list] = {}
+def _trainable_columns(tape, compiled) -> list[int | None]:
+    """For each trainable parameter of the tape, its entry in ``theta`` (``None`` for an
+    observable's parameter, which the adjoint method does not differentiate, or one the
+    circuit does not use)."""
+    offsets, position = {}, 0
+    for k, op in enumerate(tape.operations):
+        if compiled.prep and k == 0:
+            continue
+        offsets[k] = position
+        position += len(op.data)
+    entry = {flat: j for j, flat in enumerate(compiled.order)}
+    columns: list[int | None] = []
     for p in tape.trainable_params:
         info = tape.par_info[p]
-        k, i = info["op_idx"], info["p_idx"]
-        if k >= n_ops:
-            leaves.append(None)
-            continue
-        data = new_data.setdefault(k, list(ops[k].data))
-        leaf = torch.tensor(float(np.asarray(qml.math.unwrap(data[i]))), dtype=dtype, requires_grad=True)
-        data[i] = leaf
-        leaves.append(leaf)
-    for k, data in new_data.items():
-        ops[k] = qml.ops.functions.bind_new_parameters(ops[k], data)
-    return ops, leaves
+        k = info["op_idx"]
+        columns.append(entry.get(offsets[k] + info["p_idx"]) if k in offsets else None)
+    return columns
 
 
-def _sweep(values: torch.Tensor, leaves: list, weights: np.ndarray) -> np.ndarray:
-    """``sum_o weights[o] * d values[o] / d leaf`` for every leaf: one adjoint sweep; zero
-    where a parameter does not reach the output (or belongs to an observable)."""
-    out = np.zeros(len(leaves))
-    trainable = [(j, t) for j, t in enumerate(leaves) if t is not None]
-    if not trainable:
+def _sweep(values: torch.Tensor, theta: torch.Tensor, columns: list, weights: np.ndarray) -> np.ndarray:
+    """``sum_o weights[o] * d values[o] / d parameter`` for every trainable parameter: one
+    adjoint sweep; zero where a parameter does not reach the output."""
+    out = np.zeros(len(columns))
+    if all(c is None for c in columns):
         return out
     w = torch.as_tensor(weights, dtype=values.dtype, device=values.device)
-    grads = torch.autograd.grad(values, [t for _, t in trainable], grad_outputs=w, retain_graph=True, allow_unused=True)
-    for (j, _), g in zip(trainable, grads):
-        out[j] = 0.0 if g is None else float(g)
+    (grad,) = torch.autograd.grad(values, theta, grad_outputs=w, retain_graph=True)
+    grad = grad.detach().cpu().numpy()
+    for j, c in enumerate(columns):
+        out[j] = 0.0 if c is None else float(grad[c])
     return out
 
 
-def _jacobian(values: torch.Tensor, leaves: list) -> np.ndarray:
+def _jacobian(values: torch.Tensor, theta: torch.Tensor, columns: list) -> np.ndarray:
     """``(n_obs, n_trainable)``: one adjoint sweep per observable."""
     eye = np.eye(values.shape[0])
-    return np.stack([_sweep(values, leaves, row) for row in eye]) if len(leaves) else eye[:, :0]
+    return np.stack([_sweep(values, theta, columns, row) for row in eye]) if columns else eye[:, :0]
 
 
-def _vjp(values: torch.Tensor, leaves: list, cotangents):
+def _vjp(values: torch.Tensor, theta: torch.Tensor, columns: list, cotangents):
     """PennyLane's VJP layout: one entry per trainable parameter. Cotangents are one number
     per measurement, or (batched, to build a Jacobian) one row of K numbers per measurement."""
     entries = [cotangents] if values.shape[0] == 1 else list(cotangents)
     rows = [np.asarray(qml.math.to_numpy(c), dtype=float) for c in entries]
     cot = np.stack([r.reshape(-1) for r in rows])  # (n_obs, K)
-    columns = np.stack([_sweep(values, leaves, cot[:, k]) for k in range(cot.shape[1])], axis=-1)  # (P, K)
+    per_column = np.stack([_sweep(values, theta, columns, cot[:, k]) for k in range(cot.shape[1])], axis=-1)  # (P, K)
     batched = rows[0].ndim > 0
-    return tuple(np.array(c if batched else c[0]) for c in columns)
+    return tuple(np.array(c if batched else c[0]) for c in per_column)
 
 
 def _jacobian_format(jac: np.ndarray):

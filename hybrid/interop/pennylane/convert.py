@@ -35,7 +35,7 @@ from hybrid.sim.observables import Pauli, PauliSum
 from hybrid.sim.params import ParamExpr
 
 __all__ = [
-    "NATIVE_GATES", "is_native", "angle_gate", "to_circuit", "param_value", "pauli_sum", "to_pennylane",
+    "NATIVE_GATES", "TABLE_NAMES", "MATRIX_GATES", "is_native", "append", "initial_state", "angle_gate", "to_circuit", "param_value", "pauli_sum", "to_pennylane",
     "from_pauli_sum",
 ]  # fmt: skip
 
@@ -108,7 +108,10 @@ _TABLE: dict[str, Builder] = {
     "GlobalPhase": _global_phase,
 }
 
-NATIVE_GATES: frozenset[str] = frozenset(_TABLE) | {f"Adjoint({n})" for n in ("S", "T", "SX")}
+TABLE_NAMES: frozenset[str] = frozenset(_TABLE)
+"""PennyLane operation names the engine builds directly (with or without parameters)."""
+
+NATIVE_GATES: frozenset[str] = TABLE_NAMES | {f"Adjoint({n})" for n in ("S", "T", "SX")}
 """Names handed to PennyLane's decomposition as the target gate set."""
 
 # Gates whose parameters are matrices: the adjoint method differentiates angles only.
@@ -160,25 +163,30 @@ def to_circuit(ops: Sequence[Operator], wire_order: Sequence) -> tuple[Circuit, 
     ops = list(ops)
     initial = None
     if ops and isinstance(ops[0], StatePrepBase):
-        initial = _initial_state(ops.pop(0), wire_order, n)
+        initial = initial_state(ops.pop(0), wire_order)
     for op in ops:
         append(circuit, op, index)
     return circuit, initial
 
 
-def append(circuit: Circuit, op: Operator, index: Mapping) -> None:
-    """Append ``op`` to ``circuit``, its wires looked up in ``index`` (label -> engine wire)."""
+def append(circuit: Circuit, op: Operator, index: Mapping, values: Sequence | None = None) -> None:
+    """Append ``op`` to ``circuit``, its wires looked up in ``index`` (label -> engine wire).
+
+    ``values`` replace the operation's own parameters (symbols, for a circuit that many
+    tapes of one structure share); by default they are ``op.data``.
+    """
     wires = [index[w] for w in op.wires]
     builder = _TABLE.get(op.name)
+    params = [param_value(d) for d in op.data] if values is None else list(values)
     if builder is not None:
-        builder(circuit, wires, [param_value(d) for d in op.data], op)
+        builder(circuit, wires, params, op)
         return
     if isinstance(op, Adjoint):
-        sub, targets = _local(op.base, circuit.n_qubits, index)
+        sub, targets = _local(op.base, circuit.n_qubits, index, values=values)
         circuit.compose(sub.inverse(), wires=targets)
         return
     if isinstance(op, Controlled) and not isinstance(op.base, StatePrepBase):
-        sub, targets = _local(op.base, circuit.n_qubits, index, spare=op.control_wires[0])
+        sub, targets = _local(op.base, circuit.n_qubits, index, spare=op.control_wires[0], values=values)
         controls = [index[w] for w in op.control_wires]
         circuit.ctrl(controls, sub, wires=targets, control_values=[int(v) for v in op.control_values])
         return
@@ -196,15 +204,17 @@ def append(circuit: Circuit, op: Operator, index: Mapping) -> None:
     )
 
 
-def _local(base: Operator, n_total: int, index: Mapping, spare=None) -> tuple[Circuit, list[int]]:
+def _local(base: Operator, n_total: int, index: Mapping, spare=None, values=None) -> tuple[Circuit, list[int]]:
     """``base`` on its own small circuit (wires 0..k-1), and where those wires go."""
     labels = list(base.wires) or [spare]  # a wire-less GlobalPhase still needs one wire
     sub = Circuit(len(labels))
-    append(sub, base, {w: i for i, w in enumerate(labels)})
+    append(sub, base, {w: i for i, w in enumerate(labels)}, values)
     return sub, [index[w] for w in labels]
 
 
-def _initial_state(op: StatePrepBase, wire_order: Sequence, n: int):
+def initial_state(op: StatePrepBase, wire_order: Sequence):
+    """A state preparation's amplitudes on ``wire_order``: ``(2**n,)`` or ``(B, 2**n)``."""
+    n = max(len(wire_order), 1)
     vec = op.state_vector(wire_order=qml.wires.Wires(wire_order))  # (2,)*n or (B, 2,...,2)
     batched = op.batch_size is not None
     shape = (op.batch_size, 2**n) if batched else (2**n,)

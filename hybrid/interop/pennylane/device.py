@@ -12,7 +12,7 @@ from pennylane.devices import Device, ExecutionConfig
 from pennylane.devices.modifiers import simulator_tracking, single_tape_support
 from pennylane.devices.preprocess import decompose, no_sampling, validate_device_wires, validate_measurements
 from pennylane.exceptions import DecompositionUndefinedError, DeviceError
-from pennylane.measurements import SampleMeasurement, StateMeasurement
+from pennylane.measurements import ExpectationMP, ProbabilityMP, SampleMeasurement, StateMeasurement, VarianceMP
 from pennylane.ops import CompositeOp, SymbolicOp
 from pennylane.transforms import broadcast_expand, defer_measurements, split_non_commuting
 from pennylane.transforms.core import CompilePipeline
@@ -22,7 +22,8 @@ from hybrid.sim.device import check_complex_dtype, resolve_device
 
 from .autograd_bridge import autograd_measurements, has_autograd_params
 from .adjoint import add_adjoint_transforms, adjoint_derivatives
-from .convert import NATIVE_GATES, is_native, to_circuit
+from .compiled import compile_tape, parameter_matrix, parameter_vector, structure_key
+from .convert import NATIVE_GATES, initial_state, is_native
 from .measure import analytic, sampled
 
 __all__ = ["HybridQubitDevice"]
@@ -196,31 +197,77 @@ class HybridQubitDevice(Device):
     # --- execution ------------------------------------------------------------------------
 
     def execute(self, circuits, execution_config: ExecutionConfig | None = None):
-        return tuple(self._execute_one(tape) for tape in circuits)
+        """Run the tapes; analytic tapes of one structure and one set of measurements
+        (parameter-shift's shifted tapes, many parameter sets) run as one batched call."""
+        results: list = [None] * len(circuits)
+        groups: dict[tuple, list[int]] = {}
+        for i, tape in enumerate(circuits):
+            structure = self._structure(tape)
+            key = self._batch_key(tape, structure)
+            if key is None:
+                results[i] = self._execute_one(tape, structure)
+            else:
+                groups.setdefault(key, []).append(i)
+        for key, members in groups.items():
+            if len(members) == 1:
+                results[members[0]] = self._execute_one(circuits[members[0]], key[0])
+                continue
+            for i, out in zip(members, self._execute_batch([circuits[i] for i in members], key[0])):
+                results[i] = out
+        return tuple(results)
 
     def _wire_order(self, tape):
         return list(self.wires) if self.wires is not None else list(tape.wires)
 
-    def _execute_one(self, tape):
+    def _structure(self, tape) -> tuple | None:
+        return structure_key(tape.operations, self._wire_order(tape))
+
+    @staticmethod
+    def _batch_key(tape, structure: tuple | None) -> tuple | None:
+        """What tapes must share to run as one batch; ``None`` for a tape that runs alone
+        (shots, broadcasting, autograd, a state preparation, state-valued measurements)."""
+        if structure is None or structure[1] or tape.shots or tape.batch_size is not None or not tape.num_params:
+            return None
+        if has_autograd_params(tape):
+            return None
+        if not all(isinstance(mp, ExpectationMP | VarianceMP | ProbabilityMP) for mp in tape.measurements):
+            return None
+        return (structure, tuple(mp.hash for mp in tape.measurements))
+
+    def _execute_batch(self, tapes, structure) -> list:
+        """Tapes of one structure as one engine run over a batch of parameter rows."""
+        wire_order = self._wire_order(tapes[0])
+        compiled = compile_tape(tapes[0].operations, wire_order, structure)
+        state = sim.simulate(
+            compiled.circuit, parameter_matrix(compiled, tapes), dtype=self._dtype, device=self._torch_device
+        )  # batched: row k is tape k
+        per_mp = [analytic(mp, state, wire_order, self._dtype, self._torch_device) for mp in tapes[0].measurements]
+        return [_packed(tuple(r[k] for r in per_mp), tape) for k, tape in enumerate(tapes)]
+
+    def _execute_one(self, tape, structure: tuple | None = None):
         if tape.shots:
-            circuit, initial = to_circuit(tape.operations, self._wire_order(tape))
-            state = self._simulate(circuit, initial)
+            state = self._simulate(tape, structure)
             seed = int(self._rng.integers(2**31 - 1))
             return sampled(tape, state, self._wire_order(tape), seed, self._dtype, self._torch_device)
         if has_autograd_params(tape):
             out = autograd_measurements(tape, self._analytic)
-        else:
-            out = tuple(_to_interface(r, tape) for r in self._analytic(tape))
-        return out[0] if len(out) == 1 else out
+            return out[0] if len(out) == 1 else out
+        return _packed(self._analytic(tape, structure), tape)
 
-    def _simulate(self, circuit, initial):
-        return sim.simulate(circuit, initial_state=initial, dtype=self._dtype, device=self._torch_device)
+    def _simulate(self, tape, structure: tuple | None = None) -> sim.State:
+        """The tape's final state, through its structure's shared circuit when it has one."""
+        wire_order = self._wire_order(tape)
+        compiled = compile_tape(tape.operations, wire_order, structure)
+        initial = initial_state(tape.operations[0], wire_order) if compiled.prep else None
+        return sim.simulate(
+            compiled.circuit, parameter_vector(compiled, tape.operations), initial_state=initial,
+            dtype=self._dtype, device=self._torch_device,
+        )  # fmt: skip
 
-    def _analytic(self, tape) -> tuple:
+    def _analytic(self, tape, structure: tuple | None = None) -> tuple:
         """Exact results of ``tape`` as torch tensors, one per measurement."""
         wire_order = self._wire_order(tape)
-        circuit, initial = to_circuit(tape.operations, wire_order)
-        state = self._simulate(circuit, initial)
+        state = self._simulate(tape, structure)
         return tuple(analytic(mp, state, wire_order, self._dtype, self._torch_device) for mp in tape.measurements)
 
     # --- adjoint derivatives --------------------------------------------------------------
@@ -247,6 +294,12 @@ class HybridQubitDevice(Device):
 
     def _adjoint(self, tape, cotangents=None):
         return adjoint_derivatives(tape, self._wire_order(tape), self._dtype, self._torch_device, cotangents)
+
+
+def _packed(results: tuple, tape):
+    """One result per measurement, in the tape's interface; a lone one unwrapped."""
+    out = tuple(_to_interface(r, tape) for r in results)
+    return out[0] if len(out) == 1 else out
 
 
 def _to_interface(result, tape):
