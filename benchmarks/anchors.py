@@ -77,14 +77,16 @@ def aer_unpack(result, n: int):
     return np.asarray(from_qiskit_order(vec, n)), fusion
 
 
-def pennylane_sel_qnode(device_name: str, diff_method: str, n: int):
-    """QNode(weights) -> <sum Z_i> after qml.StronglyEntanglingLayers, torch interface."""
+def pennylane_sel_qnode(device_name: str, diff_method: str | None, n: int, interface: str = "torch", **device_kwargs):
+    """QNode(weights) -> <sum Z_i> after qml.StronglyEntanglingLayers (torch interface by default).
+
+    ``device_kwargs`` go to ``qml.device`` (e.g. ``device="cpu"`` for hybrid.qubit)."""
     import pennylane as qml
 
-    dev = qml.device(device_name, wires=n)
+    dev = qml.device(device_name, wires=n, **device_kwargs)
     obs = qml.sum(*[qml.Z(i) for i in range(n)])
 
-    @qml.qnode(dev, interface="torch", diff_method=diff_method)
+    @qml.qnode(dev, interface=interface, diff_method=diff_method)
     def circuit(weights):
         qml.StronglyEntanglingLayers(weights, wires=range(n))
         return qml.expval(obs)
