@@ -168,12 +168,14 @@ def batched_table(rows, resumed, markdown: bool = False) -> str:
     anchors = [
         ("TorchLayer default bp", _time("torchlayer_default.qubit_backprop")),
         ("TorchLayer lightning adj", _time("torchlayer_lightning.qubit_adjoint")),
+        ("TorchQuantum bp", _time("torchquantum_backprop")),
     ]
     rows = list(rows)
     batches = sorted({r.get("batch") for r in rows if r.get("batch")})
     batch = ", ".join(map(str, batches)) or "?"
     title = f"Batched layer: RX embedding + 2-layer SEL, batch {batch}, forward + backward"
-    return _table(title, _grad_columns(anchors, resumed), rows, markdown)
+    table = _table(title, _grad_columns(anchors, resumed), rows, markdown)
+    return _with_notes(table, rows, {"torchquantum_backprop": "TorchQuantum bp"}, markdown)
 
 
 DEVICE_TITLES = {
