@@ -131,7 +131,8 @@ def _out_dir(text: str) -> Path:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``hybrid bench`` options."""
     parser.add_argument("--suite", type=_suites, default=SUITES, metavar="LIST",
-                        help=f"comma-separated suites (default all: {','.join(SUITES)})")
+                        help=f"comma-separated suites (default all: {','.join(SUITES)}); device: PennyLane QNodes "
+                        "on hybrid.qubit against lightning.qubit and default.qubit")
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true", help="smallest sizes (about a minute of engine cases)")
     size.add_argument("--full", action="store_true", help="large sizes up to 24 qubits and the memory probe (long)")
