@@ -1,4 +1,5 @@
-"""The anchor engines: PennyLane (default.qubit, lightning.qubit) and Qiskit Aer.
+"""The anchor engines: PennyLane (default.qubit, lightning.qubit), Qiskit Aer and, where it
+imports, TorchQuantum.
 
 Each builder returns a zero-argument callable (or a torch module) that does one full
 run, so the timers see exactly what a user of that library would wait for. Imports are
@@ -15,6 +16,9 @@ __all__ = [
     "aer_unpack",
     "pennylane_sel_qnode",
     "pennylane_torch_layer",
+    "TORCHQUANTUM_MISSING",
+    "torchquantum_import",
+    "torchquantum_layer_fn",
 ]
 
 _PL_GATES = {
@@ -77,14 +81,16 @@ def aer_unpack(result, n: int):
     return np.asarray(from_qiskit_order(vec, n)), fusion
 
 
-def pennylane_sel_qnode(device_name: str, diff_method: str, n: int):
-    """QNode(weights) -> <sum Z_i> after qml.StronglyEntanglingLayers, torch interface."""
+def pennylane_sel_qnode(device_name: str, diff_method: str | None, n: int, interface: str = "torch", **device_kwargs):
+    """QNode(weights) -> <sum Z_i> after qml.StronglyEntanglingLayers (torch interface by default).
+
+    ``device_kwargs`` go to ``qml.device`` (e.g. ``device="cpu"`` for hybrid.qubit)."""
     import pennylane as qml
 
-    dev = qml.device(device_name, wires=n)
+    dev = qml.device(device_name, wires=n, **device_kwargs)
     obs = qml.sum(*[qml.Z(i) for i in range(n)])
 
-    @qml.qnode(dev, interface="torch", diff_method=diff_method)
+    @qml.qnode(dev, interface=interface, diff_method=diff_method)
     def circuit(weights):
         qml.StronglyEntanglingLayers(weights, wires=range(n))
         return qml.expval(obs)
@@ -110,3 +116,69 @@ def pennylane_torch_layer(device_name: str, diff_method: str, n: int, weights):
 
     shape = tuple(weights.shape)
     return qml.qnn.TorchLayer(circuit, {"weights": shape}, init_method={"weights": weights.detach().clone()})
+
+
+TORCHQUANTUM_MISSING = "torchquantum not installed: it needs its own environment; see benchmarks/README.md"
+
+
+def torchquantum_import():
+    """``(torchquantum, None)`` when it imports, else ``(None, reason)``; nothing is raised.
+
+    TorchQuantum is an optional anchor: its releases pin their own torch (and qiskit), so it
+    usually lives in an environment of its own and is absent here.
+    """
+    try:
+        import torchquantum
+        import torchquantum.functional  # noqa: F401 - the gates the layer uses
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] == "torchquantum":
+            return None, TORCHQUANTUM_MISSING
+        return None, _tq_broken(exc)
+    except Exception as exc:  # noqa: BLE001 - an install that does not import is still "not here"
+        return None, _tq_broken(exc)
+    return torchquantum, None
+
+
+def _tq_broken(exc: Exception) -> str:
+    return (
+        f"torchquantum is installed but does not import here ({type(exc).__name__}: {exc}): "
+        "it needs its own environment; see benchmarks/README.md"
+    )
+
+
+def torchquantum_layer_fn(tq, x: np.ndarray, weights: np.ndarray):
+    """``fn() -> (outputs (B, n), d/dx, d/dweights)``: the batched layer in TorchQuantum.
+
+    RX(x_i) on wire i, then 2 StronglyEntanglingLayers written with TorchQuantum's gates
+    (``rot`` per wire, then CNOT(i, (i + r) mod n) with PennyLane's ranges), ``MeasureAll``
+    of Pauli Z; the loss is the sum of all outputs. TorchQuantum simulates in complex64, so
+    inputs and weights are float32. Each call builds its ``QuantumDevice`` for the batch,
+    as a TorchQuantum module's ``forward`` does.
+    """
+    import torch
+    import torchquantum.functional as tqf
+
+    from .circuits import sel_ranges
+
+    layers, n, _ = weights.shape
+    batch = x.shape[0]
+    w = torch.tensor(weights, dtype=torch.float32, requires_grad=True)
+    xt = torch.tensor(x, dtype=torch.float32, requires_grad=True)
+    measure = tq.MeasureAll(tq.PauliZ)
+    ranges = sel_ranges(n, layers)
+
+    def fn():
+        qdev = tq.QuantumDevice(n_wires=n, bsz=batch, device="cpu")
+        for i in range(n):
+            tqf.rx(qdev, wires=i, params=xt[:, i : i + 1])  # (B, 1): one angle per sample
+        for layer, r in enumerate(ranges):
+            for i in range(n):
+                tqf.rot(qdev, wires=i, params=w[layer, i].unsqueeze(0))  # (1, 3): shared by the batch
+            if n > 1:
+                for i in range(n):
+                    tqf.cnot(qdev, wires=[i, (i + r) % n])
+        out = measure(qdev)
+        gx, gw = torch.autograd.grad(out.sum(), [xt, w])
+        return tuple(t.detach().cpu().numpy().astype(np.float64) for t in (out, gx, gw))
+
+    return fn

@@ -4,7 +4,10 @@ RX(x_i) on wire i (angle embedding), then 2 StronglyEntanglingLayers, outputs <Z
 the loss is the sum of all outputs over a batch of 256, differentiated with respect to
 the inputs and the weights. Ours is ``hybrid.layers.QuantumLayer`` (built once; each call
 binds every input symbol to a length-256 tensor, one value per sample, and runs the batch
-at once); the anchors are qml.qnn.TorchLayer.
+at once); the anchors are qml.qnn.TorchLayer and, when ``torchquantum`` imports,
+the same layer written in TorchQuantum (complex64). TorchQuantum pins its own torch, so it
+is usually not installed next to this project: then its slot is recorded as skipped with
+the reason, which is neither an error nor a failed check.
 """
 
 from __future__ import annotations
@@ -13,8 +16,8 @@ import numpy as np
 import torch
 
 from . import anchors, ours
-from .gradients import LAYERS, sel_weights, time_engines
-from .runner import Context, finish_case, new_case
+from .gradients import LAYERS, TOL, sel_weights, time_engines
+from .runner import Context, finish_case, new_case, run_engine, say
 
 __all__ = ["run"]
 
@@ -25,6 +28,7 @@ ANCHORS = {
     "torchlayer_default.qubit_backprop": ("default.qubit", "backprop"),
     "torchlayer_lightning.qubit_adjoint": ("lightning.qubit", "adjoint"),
 }
+TORCHQUANTUM = "torchquantum_backprop"
 
 
 def run(ctx: Context, sizes: list[int]) -> None:
@@ -45,6 +49,18 @@ def torch_layer_fn(device_name: str, diff_method: str, x: np.ndarray, weights: n
         return out.detach().numpy(), gx.numpy(), gw.numpy()
 
     return fn
+
+
+def torchquantum_slot(ctx: Context, x: np.ndarray, weights: np.ndarray, compare) -> dict:
+    """The optional TorchQuantum anchor: timed and checked when it imports, else skipped."""
+    tq, reason = anchors.torchquantum_import()
+    if tq is None:
+        say(f"  {TORCHQUANTUM:<40} skipped: {reason}")
+        return {"skipped": reason}
+    record, _ = run_engine(
+        ctx, TORCHQUANTUM, lambda: anchors.torchquantum_layer_fn(tq, x, weights), check=compare(TOL["complex64"])
+    )
+    return record
 
 
 def run_case(ctx: Context, key: str, n: int) -> dict:
@@ -79,6 +95,7 @@ def run_case(ctx: Context, key: str, n: int) -> dict:
          for name, (device_name, method) in ANCHORS.items()},
         compare,
     )  # fmt: skip
+    engines[TORCHQUANTUM] = torchquantum_slot(ctx, x, weights, compare)
     return finish_case(
         ctx, key, SUITE, CASE, n, engines, batch=BATCH, layers=LAYERS,
     )

@@ -1,6 +1,6 @@
 """``hybrid bench``: every benchmark suite in one resumable run, a Markdown report and plots.
 
-    hybrid bench [--suite engines,gradients,algorithms,classifiers] [--quick | --full]
+    hybrid bench [--suite engines,gradients,device,algorithms,classifiers] [--quick | --full]
                  [--device auto|cpu|cuda] [--out DIR] [--json]
 
 Suites:
@@ -9,7 +9,10 @@ Suites:
   and Aer with the bandwidth floor (:mod:`benchmarks.statevector`); with ``--full`` also the
   peak memory of one gradient (:mod:`benchmarks.memory`).
 - ``gradients``: a 2-layer SEL gradient and a batched quantum layer against PennyLane
-  (:mod:`benchmarks.gradients`, :mod:`benchmarks.batched`).
+  (:mod:`benchmarks.gradients`, :mod:`benchmarks.batched`; TorchQuantum is an optional anchor).
+- ``device``: what a PennyLane user waits for on ``qml.device("hybrid.qubit")`` against
+  lightning.qubit and default.qubit: a QNode forward call, an adjoint gradient and a
+  parameter-shift gradient of 2-layer SEL (:mod:`benchmarks.pennylane_device`).
 - ``algorithms``: Grover, Shor, VQE and QAOA beside their classical counterparts
   (``benchmarks.algorithms.<name>.run(quick, device)``, one resumable unit per algorithm).
 - ``classifiers``: hybrid classifiers against classical baselines
@@ -40,7 +43,7 @@ from tqdm import tqdm
 
 from hybrid._checks import positive_int_arg
 
-from . import batched, engines, gradients, memory, statevector
+from . import batched, engines, gradients, memory, pennylane_device, statevector
 from .records import ResultLog
 from .records import run_info as _run_info
 from .report import markdown_table, render
@@ -49,7 +52,7 @@ from .timing import format_seconds
 
 __all__ = ["SUITES", "ALGORITHMS", "PRESETS", "add_arguments", "main_from_args", "reexec_with_spin_policy"]
 
-SUITES = ("engines", "gradients", "algorithms", "classifiers")
+SUITES = ("engines", "gradients", "device", "algorithms", "classifiers")
 ALGORITHMS = ("grover", "shor", "vqe", "qaoa")
 LOG_NAME = "bench.jsonl"
 ALGORITHM_COLUMNS = (
@@ -68,14 +71,16 @@ class Preset:
     batch: tuple[int, ...]  # batched-layer qubit counts
     memory: int | None  # memory-probe qubits; None leaves the probe out
     quick: bool
+    device: dict[str, tuple[int, ...]]  # device suite: qubit counts per kind (forward, adjoint, shift)
 
 
 PRESETS = {
     "quick": Preset("quick", tuple(engines.QUICK["sizes"]), tuple(engines.QUICK["grad"]),
-                    tuple(engines.QUICK["batch"]), None, True),
-    "default": Preset("default", (12, 16, 20), (4, 8, 12), (4,), None, True),  # sized to finish in 5 minutes
+                    tuple(engines.QUICK["batch"]), None, True, dict(pennylane_device.QUICK)),
+    # sized to finish in 5 minutes
+    "default": Preset("default", (12, 16, 20), (4, 8, 12), (4,), None, True, dict(pennylane_device.DEFAULT)),
     "full": Preset("full", tuple(engines.FULL["sizes"]), tuple(engines.FULL["grad"]),
-                   tuple(engines.FULL["batch"]), engines.FULL["memory"], False),
+                   tuple(engines.FULL["batch"]), engines.FULL["memory"], False, dict(pennylane_device.FULL)),
 }  # fmt: skip
 
 
@@ -126,7 +131,8 @@ def _out_dir(text: str) -> Path:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``hybrid bench`` options."""
     parser.add_argument("--suite", type=_suites, default=SUITES, metavar="LIST",
-                        help=f"comma-separated suites (default all: {','.join(SUITES)})")
+                        help=f"comma-separated suites (default all: {','.join(SUITES)}); device: PennyLane QNodes "
+                        "on hybrid.qubit against lightning.qubit and default.qubit")
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true", help="smallest sizes (about a minute of engine cases)")
     size.add_argument("--full", action="store_true", help="large sizes up to 24 qubits and the memory probe (long)")
@@ -138,11 +144,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--repeats", type=positive_int_arg, default=3, help="timed calls per engine and case (default 3)")
     parser.add_argument("--sizes", type=_sizes, help="override the statevector qubit counts, e.g. 10,14")
     parser.add_argument("--grad-sizes", type=_sizes, help="override the gradient qubit counts")
-    parser.add_argument("--batch-sizes", type=_sizes, help="override the batched-layer qubit counts")  # fmt: skip
+    parser.add_argument("--batch-sizes", type=_sizes, help="override the batched-layer qubit counts")
+    parser.add_argument("--forward-sizes", type=_sizes, help="override the device suite's QNode-forward qubit counts")
+    parser.add_argument("--adjoint-sizes", type=_sizes, help="override the device suite's adjoint-gradient qubit counts")
+    parser.add_argument("--shift-sizes", type=_sizes, help="override the device suite's parameter-shift qubit counts")  # fmt: skip
 
 
 def _preset(args: argparse.Namespace) -> Preset:
     base = PRESETS["full" if args.full else "quick" if args.quick else "default"]
+    given = {"forward": args.forward_sizes, "adjoint": args.adjoint_sizes, "shift": args.shift_sizes}
     return Preset(
         base.name,
         args.sizes or base.sizes,
@@ -150,6 +160,7 @@ def _preset(args: argparse.Namespace) -> Preset:
         args.batch_sizes or base.batch,
         base.memory,
         base.quick,
+        {kind: given[kind] or base.device[kind] for kind in pennylane_device.KINDS},
     )
 
 
@@ -254,8 +265,8 @@ def _classifier_units(quick: bool, device: str) -> list[Unit]:
 
 
 def plan(suites: tuple[str, ...], preset: Preset, device: str) -> list[Unit]:
-    """The units in run order: gradients, classifiers, algorithms, then the statevector
-    cases last (the only ones that run Aer; see :mod:`benchmarks.engines` for why)."""
+    """The units in run order: gradients, device, classifiers, algorithms, then the
+    statevector cases last (the only ones that run Aer; see :mod:`benchmarks.engines` for why)."""
     units: list[Unit] = []
 
     def engine_unit(suite: str, label: str, fn: Callable[[Context], None]) -> Unit:
@@ -264,6 +275,12 @@ def plan(suites: tuple[str, ...], preset: Preset, device: str) -> list[Unit]:
     if "gradients" in suites:
         units += [engine_unit("gradients", f"gradients n={n}", lambda c, n=n: gradients.run(c, [n])) for n in preset.grad]
         units += [engine_unit("gradients", f"batched n={n}", lambda c, n=n: batched.run(c, [n])) for n in preset.batch]
+    if "device" in suites:
+        units += [
+            engine_unit("device", f"{kind} n={n}", lambda c, k=kind, n=n: pennylane_device.run(c, k, [n]))
+            for kind in pennylane_device.KINDS
+            for n in preset.device[kind]
+        ]
     if "classifiers" in suites:
         units += _classifier_units(preset.quick, device)
     if "algorithms" in suites:
@@ -377,7 +394,7 @@ def write_report(ctx: Context, records: list[dict], preset: Preset, elapsed: flo
     """``out/report.md`` and the PNG plots; returns the report path and the plot paths."""
     from . import plots  # matplotlib loads only when a report is written
     by_suite = {s: [r for r in records if r.get("suite") == s and "error" not in r] for s in
-                ("statevector", "memory", "gradients", "batched", "algorithms", "classifiers")}  # fmt: skip
+                ("statevector", "memory", "gradients", "batched", "device", "algorithms", "classifiers")}  # fmt: skip
     made: list[Path] = []
     lines = _header(ctx, preset, elapsed, len(records))
     engine_recs = by_suite["statevector"] + by_suite["memory"]
@@ -390,6 +407,9 @@ def write_report(ctx: Context, records: list[dict], preset: Preset, elapsed: flo
         lines += ["## Gradients: ours vs the anchors", "", render(grad_recs, ctx.resumed, None, True), ""]
         made += (new := _plot(plots.gradient_cost, grad_recs, out))
         lines += _image(new[0] if new else None, "gradient cost")
+    if by_suite["device"]:
+        lines += ["## PennyLane device: hybrid.qubit vs lightning.qubit and default.qubit", "",
+                  render(by_suite["device"], ctx.resumed, None, True), ""]  # fmt: skip
     if by_suite["algorithms"]:
         lines += ["## Algorithms: simulated quantum vs classical counterparts", ""]
         for rec in by_suite["algorithms"]:

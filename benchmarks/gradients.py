@@ -57,8 +57,10 @@ def run(ctx: Context, sizes: list[int]) -> None:
             run_case(ctx, key, n)
 
 
-def pennylane_grad_fn(device_name: str, diff_method: str, weights: np.ndarray):
-    qnode = anchors.pennylane_sel_qnode(device_name, diff_method, weights.shape[1])
+def pennylane_grad_fn(device_name: str, diff_method: str, weights: np.ndarray, **device_kwargs):
+    """``fn() -> (value, dE/dweights)`` through a torch-interface QNode on ``device_name``:
+    a float64 weights tensor that requires grad, the QNode call and ``torch.autograd.grad``."""
+    qnode = anchors.pennylane_sel_qnode(device_name, diff_method, weights.shape[1], **device_kwargs)
     w = torch.tensor(weights, dtype=torch.float64, requires_grad=True)
 
     def fn():

@@ -147,16 +147,65 @@ def gradients_table(rows, resumed, markdown: bool = False) -> str:
     return _table(title, _grad_columns(anchors, resumed), rows, markdown)
 
 
+def _skip_notes(rows: list[dict], names: dict[str, str]) -> str:
+    """One line per skipped engine and reason, with the sizes it applies to ("" if none)."""
+    notes: dict[tuple[str, str], list[str]] = {}
+    for rec in rows:
+        for engine, slot in rec.get("engines", {}).items():
+            if "skipped" in slot:
+                notes.setdefault((names.get(engine, engine), slot["skipped"]), []).append(str(rec["n"]))
+    return "\n".join(f"skip: {name} (n={', '.join(ns)}): {reason}" for (name, reason), ns in notes.items())
+
+
+def _with_notes(table: str, rows: list[dict], names: dict[str, str], markdown: bool) -> str:
+    notes = _skip_notes(rows, names)
+    if not table or not notes:
+        return table
+    return table + "\n\n" + (notes.replace("\n", "  \n") if markdown else notes)  # Markdown line breaks
+
+
 def batched_table(rows, resumed, markdown: bool = False) -> str:
     anchors = [
         ("TorchLayer default bp", _time("torchlayer_default.qubit_backprop")),
         ("TorchLayer lightning adj", _time("torchlayer_lightning.qubit_adjoint")),
+        ("TorchQuantum bp", _time("torchquantum_backprop")),
     ]
     rows = list(rows)
     batches = sorted({r.get("batch") for r in rows if r.get("batch")})
     batch = ", ".join(map(str, batches)) or "?"
     title = f"Batched layer: RX embedding + 2-layer SEL, batch {batch}, forward + backward"
-    return _table(title, _grad_columns(anchors, resumed), rows, markdown)
+    table = _table(title, _grad_columns(anchors, resumed), rows, markdown)
+    return _with_notes(table, rows, {"torchquantum_backprop": "TorchQuantum bp"}, markdown)
+
+
+DEVICE_TITLES = {
+    "sel2_forward": "PennyLane device, QNode forward: 2-layer SEL, <sum Z_i>, diff_method=None, numpy weights",
+    "sel2_adjoint": "PennyLane device, adjoint gradient: 2-layer SEL, <sum Z_i>, torch interface, QNode call + backward",
+    "sel2_param_shift": "PennyLane device, parameter-shift gradient: 2-layer SEL, <sum Z_i>, torch interface, "
+    "QNode call + backward",
+}
+
+
+def device_table(rows, resumed, markdown: bool = False) -> str:
+    """One table per case of the ``device`` suite: hybrid.qubit, each anchor, ours / best anchor, checks."""
+    rows = list(rows)
+    cols: list[Column] = [
+        ("n", lambda r: str(r["n"])),
+        ("hybrid.qubit", _time("ours_hybrid.qubit")),
+        ("lightning.qubit", _time("lightning.qubit")),
+        ("default.qubit", _time("default.qubit")),
+        ("best anchor", _fastest_anchor),
+        ("ours/best", _ratio("ours_hybrid.qubit")),
+        ("checks", _checks),
+        ("", _resumed(resumed)),
+    ]
+    tables = []
+    for case in [*DEVICE_TITLES, *sorted({r["case"] for r in rows} - set(DEVICE_TITLES))]:
+        case_rows = sorted((r for r in rows if r["case"] == case), key=lambda r: r["n"])
+        table = _table(DEVICE_TITLES.get(case, f"PennyLane device: {case}"), cols, case_rows, markdown)
+        if table:
+            tables.append(_with_notes(table, case_rows, {}, markdown))
+    return "\n\n".join(tables)
 
 
 def memory_table(rows, resumed, markdown: bool = False) -> str:
@@ -187,6 +236,7 @@ _TABLES = {
     "statevector": statevector_table,
     "gradients": gradients_table,
     "batched": batched_table,
+    "device": device_table,
     "memory": memory_table,
 }
 

@@ -14,7 +14,7 @@ import types
 
 import pytest
 
-from benchmarks import anchors, bench, statevector
+from benchmarks import anchors, bench, pennylane_device, statevector
 from hybrid.cli import main
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -38,6 +38,7 @@ def _count_calls(monkeypatch, module, name: str) -> list:
 
 def test_engine_suites_write_log_report_plots_and_resume(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(bench.batched, "BATCH", 8)  # Lightning's TorchLayer loops over samples: keep it short
+    monkeypatch.setitem(sys.modules, "torchquantum", None)  # not importable, even where it is installed
     out = tmp_path / "bench"
     argv = ["bench", "--suite", "engines,gradients", "--sizes", "3", "--grad-sizes", "2", "--batch-sizes", "2",
             "--repeats", "1", "--out", str(out)]  # fmt: skip
@@ -49,6 +50,9 @@ def test_engine_suites_write_log_report_plots_and_resume(tmp_path, monkeypatch, 
     for rec in first:
         assert rec["run"]["command"].startswith("hybrid bench --suite engines,gradients")
         for engine, slot in rec["engines"].items():
+            if engine == "torchquantum_backprop":  # the optional anchor: skipped politely, not an error
+                assert slot == {"skipped": anchors.TORCHQUANTUM_MISSING}
+                continue
             assert "median_s" in slot, (engine, slot)
             # Each suite compares every engine with an anchor (Qiskit/PennyLane) before timing.
             assert slot.get("check", {}).get("passed", True), (engine, slot["check"])
@@ -56,6 +60,8 @@ def test_engine_suites_write_log_report_plots_and_resume(tmp_path, monkeypatch, 
     assert set(sv["floor_s"]) == {"complex64", "complex128"}
     report = (out / "report.md").read_text()
     assert "| qft | 3 |" in report and "floor c64" in report and "Batched layer" in report
+    assert f"skip: TorchQuantum bp (n=2): {anchors.TORCHQUANTUM_MISSING}" in report
+    assert "## Errors and failed checks" not in report
     assert "hybrid bench --suite engines,gradients" in report and sv["run"]["git"]["commit"][:12] in report
     for png in ("time_vs_qubits.png", "gradient_cost.png"):
         assert (out / png).read_bytes()[:8] == PNG_MAGIC
@@ -69,6 +75,133 @@ def test_engine_suites_write_log_report_plots_and_resume(tmp_path, monkeypatch, 
     assert "resumed 4 cases" in capsys.readouterr().out
     assert _lines(out / "bench.jsonl") == first
     assert "| qft | 3 |" in (out / "report.md").read_text()
+
+
+def test_device_suite_checks_resumes_and_reports(tmp_path, monkeypatch, capsys):
+    """hybrid.qubit against lightning.qubit and default.qubit through PennyLane, at 2 qubits."""
+    out = tmp_path / "dev"
+    argv = ["bench", "--suite", "device", "--forward-sizes", "2", "--adjoint-sizes", "2", "--shift-sizes", "2",
+            "--repeats", "1", "--device", "cpu", "--out", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    first = _lines(out / "bench.jsonl")
+    methods = {r["case"]: r["diff_method"] for r in first}
+    assert methods == {"sel2_forward": "none", "sel2_adjoint": "adjoint", "sel2_param_shift": "parameter-shift"}
+    for rec in first:
+        assert rec["suite"] == "device" and rec["n"] == 2 and rec["key"] == f"device/{rec['case']}/n=2/cpu"
+        assert set(rec["engines"]) == {"ours_hybrid.qubit", "lightning.qubit", "default.qubit"}
+        for engine, slot in rec["engines"].items():
+            assert "median_s" in slot and len(slot["times_s"]) == 1, (engine, slot)
+            # hybrid.qubit's value (and gradient) were compared with default.qubit's before timing.
+            check = slot["check"]
+            assert check["passed"] is True and check["reference"].startswith("default.qubit"), (engine, check)
+            assert ("grad_max_abs_diff" in check) == (rec["case"] != "sel2_forward")
+        assert set(rec["ratio_to_fastest_anchor"]) == {"ours_hybrid.qubit"}
+        assert rec["fastest_anchor"] in ("lightning.qubit", "default.qubit")
+    report = (out / "report.md").read_text()
+    assert "## PennyLane device: hybrid.qubit vs lightning.qubit and default.qubit" in report
+    for title in ("QNode forward", "adjoint gradient", "parameter-shift gradient"):
+        assert f"PennyLane device, {title}:" in report
+    assert "| n | hybrid.qubit | lightning.qubit | default.qubit | best anchor | ours/best | checks |" in report
+    assert report.count("3/3 ok |") == 3 and "## Errors and failed checks" not in report
+
+    # Second run: the three cases are resumed, not measured again, and still reported.
+    capsys.readouterr()
+    calls = _count_calls(monkeypatch, pennylane_device, "run_case")
+    assert main(argv) == 0
+    assert calls == []
+    assert "resumed 3 cases" in capsys.readouterr().out
+    assert _lines(out / "bench.jsonl") == first
+    assert (out / "report.md").read_text().count("3/3 ok | * |") == 3
+
+
+def test_device_suite_sizes_per_preset():
+    def labels(preset: str) -> list[str]:
+        return [u.label for u in bench.plan(("device",), bench.PRESETS[preset], "cpu")]
+
+    assert "device" in bench.SUITES  # part of the default `hybrid bench`
+    assert labels("quick") == ["forward n=4", "forward n=8", "adjoint n=8", "shift n=4"]
+    assert labels("default") == ["forward n=4", "forward n=8", "forward n=12", "adjoint n=8", "adjoint n=12",
+                                 "shift n=4"]  # fmt: skip
+    assert labels("full")[-4:] == ["shift n=4", "shift n=6", "shift n=8", "shift n=10"]
+    assert "forward n=20" in labels("full") and "adjoint n=18" in labels("full")
+    # The device units run after the gradient units and before anything that loads Aer.
+    order = [u.suite for u in bench.plan(bench.SUITES, bench.PRESETS["quick"], "cpu")]
+    assert order.index("device") > max(i for i, s in enumerate(order) if s == "gradients")
+    assert order.index("device") < order.index("engines")
+
+
+def _fake_torchquantum() -> types.ModuleType:
+    """Just enough of TorchQuantum's API (gate conventions as in its ``functional``) to run
+    :func:`benchmarks.anchors.torchquantum_layer_fn` where the real package is absent."""
+    import torch
+
+    tq = types.ModuleType("torchquantum")
+    tqf = types.ModuleType("torchquantum.functional")
+
+    class QuantumDevice:
+        def __init__(self, n_wires, bsz=1, device="cpu"):
+            self.n_wires = n_wires
+            states = torch.zeros(bsz, 2**n_wires, dtype=torch.complex64, device=device)
+            states[:, 0] = 1
+            self.states = states.view(bsz, *[2] * n_wires)
+
+    def apply(qdev, mat, wire):  # mat (2, 2) or one per sample (B, 2, 2)
+        psi = qdev.states.movedim(wire + 1, -1).unsqueeze(-1)
+        if mat.dim() == 3:
+            mat = mat.view(mat.shape[0], *[1] * (qdev.n_wires - 1), 2, 2)
+        qdev.states = (mat @ psi).squeeze(-1).movedim(-1, wire + 1)
+
+    def rx(qdev, wires, params):
+        half = params.reshape(-1).to(torch.complex64) / 2
+        c, s = torch.cos(half), -1j * torch.sin(half)
+        apply(qdev, torch.stack([torch.stack([c, s], -1), torch.stack([s, c], -1)], -2), wires)
+
+    def rot(qdev, wires, params):
+        phi, theta, omega = params.reshape(3).to(torch.complex64)
+        co, si = torch.cos(theta / 2), torch.sin(theta / 2)
+        mat = torch.stack([
+            torch.stack([torch.exp(-0.5j * (phi + omega)) * co, -torch.exp(0.5j * (phi - omega)) * si]),
+            torch.stack([torch.exp(-0.5j * (phi - omega)) * si, torch.exp(0.5j * (phi + omega)) * co]),
+        ])  # fmt: skip
+        apply(qdev, mat, wires)
+
+    def cnot(qdev, wires):
+        control, target = wires
+        on = torch.tensor([False, True]).view([1] * (control + 1) + [2] + [1] * (qdev.n_wires - control - 1))
+        qdev.states = torch.where(on, qdev.states.flip(target + 1), qdev.states)
+
+    class PauliZ:
+        pass
+
+    class MeasureAll:
+        def __init__(self, obs):
+            assert obs is PauliZ
+
+        def __call__(self, qdev):
+            probs = qdev.states.abs() ** 2
+            dims = range(1, qdev.n_wires + 1)
+            marginals = [probs.sum([d for d in dims if d != w + 1]) for w in range(qdev.n_wires)]
+            return torch.stack([m[:, 0] - m[:, 1] for m in marginals], -1)
+
+    tqf.rx, tqf.rot, tqf.cnot = rx, rot, cnot
+    tq.functional, tq.QuantumDevice, tq.PauliZ, tq.MeasureAll = tqf, QuantumDevice, PauliZ, MeasureAll
+    return tq
+
+
+def test_torchquantum_anchor_is_timed_and_checked_when_it_imports(tmp_path, monkeypatch):
+    tq = _fake_torchquantum()
+    monkeypatch.setitem(sys.modules, "torchquantum", tq)
+    monkeypatch.setitem(sys.modules, "torchquantum.functional", tq.functional)
+    monkeypatch.setattr(bench.batched, "BATCH", 8)
+    out = tmp_path / "tq"
+    argv = ["bench", "--suite", "gradients", "--grad-sizes", "1", "--batch-sizes", "3", "--repeats", "1",
+            "--device", "cpu", "--out", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    (rec,) = [r for r in _lines(out / "bench.jsonl") if r["suite"] == "batched"]
+    slot = rec["engines"]["torchquantum_backprop"]
+    assert "median_s" in slot and slot["check"]["passed"] is True, slot
+    assert slot["check"]["tol"] == 1e-4  # TorchQuantum runs in complex64
+    assert "| 3 |" in (out / "report.md").read_text() and "skip: TorchQuantum" not in (out / "report.md").read_text()
 
 
 def _fake_algorithm(calls: list) -> types.ModuleType:
