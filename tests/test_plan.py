@@ -284,7 +284,7 @@ def test_constant_block_cache_is_per_dtype_and_device(monkeypatch):
     # Another device gets its own entry (the meta device stands in where no GPU exists).
     block = next(s for s in steps if isinstance(s, DenseStep))
     values = [[torch.tensor([float(p)], dtype=torch.float64) for p in op.params] for op in c.ops]
-    meta = operators.step_operator(block, c.ops, values, torch.complex128, torch.device("meta"))
+    meta = operators.step_operator(block, operators.OpMatrices(c.ops, values, torch.complex128, torch.device("meta")))
     built = operators.cached_operators(block)
     assert meta.device.type == "meta" and len(built) == 3
     assert built[(torch.complex128, torch.device("cpu"))].device.type == "cpu"

@@ -17,7 +17,7 @@ import torch
 from .circuit import Circuit
 from .fuse import DenseStep, FusionConfig, InstructionStep, PhaseStep, ProductStep, plan_for
 from .instructions import Measure, Operation
-from .operators import instruction_operator, product_state, step_operator
+from .operators import OpMatrices, instruction_operator, product_state, step_operator
 from .statevector import StateVector
 
 __all__ = ["Run", "run", "apply_step", "apply_instruction"]
@@ -29,6 +29,7 @@ class Run:
 
     circuit: Circuit
     values: list  # resolved parameter values, one list of tensors per instruction
+    mats: OpMatrices  # the run's operators by op index (built together on first need)
     bits: torch.Tensor | None = None  # (rows, n_clbits) classical record, written by measurements
     generator: torch.Generator | None = None  # measurement outcomes
     initial_index: int | None = None  # the state started as this basis state (None: amplitudes)
@@ -51,7 +52,9 @@ def run(
     which lets the plan start with a product state.
     """
     steps = plan_for(circuit, values, config, state.rows, initial_index is not None)
-    ctx = Run(circuit, values, bits, generator, initial_index)
+    cached = frozenset(i for s in steps if s.constant for i in s.ops)  # operators kept with the plan
+    mats = OpMatrices(circuit.ops, values, state.dtype, state.device, skip=cached)
+    ctx = Run(circuit, values, mats, bits, generator, initial_index)
     for step in steps:
         apply_step(step, state, ctx)
     return state
@@ -64,18 +67,17 @@ def apply_step(step, state: StateVector, ctx: Run) -> None:
 
 @apply_step.register
 def _(step: ProductStep, state: StateVector, ctx: Run) -> None:
-    ops, n = ctx.circuit.ops, ctx.circuit.n_qubits
-    state.load(product_state(step, ops, ctx.values, n, ctx.initial_index, state.dtype, state.device))
+    state.load(product_state(step, ctx.mats, ctx.circuit.n_qubits, ctx.initial_index))
 
 
 @apply_step.register
 def _(step: DenseStep, state: StateVector, ctx: Run) -> None:
-    state.apply_block(step_operator(step, ctx.circuit.ops, ctx.values, state.dtype, state.device), step.wires)
+    state.apply_block(step_operator(step, ctx.mats), step.wires)
 
 
 @apply_step.register
 def _(step: PhaseStep, state: StateVector, ctx: Run) -> None:
-    state.apply_phases(step_operator(step, ctx.circuit.ops, ctx.values, state.dtype, state.device), step.wires)
+    state.apply_phases(step_operator(step, ctx.mats), step.wires)
 
 
 @apply_step.register
@@ -93,7 +95,7 @@ def _(op: Operation, state: StateVector, ctx: Run, step: InstructionStep) -> Non
     where = None if op.condition is None else _condition_holds(op, ctx.bits)  # (rows,)
     if where is not None and not bool(where.any()):
         return  # no trajectory meets the condition: build nothing
-    matrix = instruction_operator(step, op, ctx.values[step.op], state.dtype, state.device)
+    matrix = instruction_operator(step, ctx.mats)
     state.apply(op.gate.kind, matrix, op.wires, op.controls, op.control_values, where)
 
 

@@ -25,8 +25,8 @@ from .kernels import PermutationIndex, apply_generic, index_tensor, inverse_perm
 from .params import resolve_param
 
 __all__ = [
-    "Values", "resolve_values", "dagger", "op_matrix", "grouped_matrices", "block_operator", "step_operator",
-    "instruction_operator", "product_state", "cached_operators",
+    "Values", "OpMatrices", "resolve_values", "dagger", "op_matrix", "grouped_matrices", "parametrised_matrices",
+    "block_operator", "step_operator", "instruction_operator", "product_state", "cached_operators",
 ]  # fmt: skip
 
 Values = list[torch.Tensor]  # one real tensor of shape (1,) or (B,) per gate parameter
@@ -93,6 +93,28 @@ def parametrised_matrices(ops: Sequence, values: list[Values], indices: Sequence
             for i, m in zip(members, stacked)}  # fmt: skip
 
 
+class OpMatrices:
+    """Every instruction's operator for one run, by op index.
+
+    The gates whose numbers change from run to run are built together on first need, one
+    call per kind of gate for the whole circuit (two layers of n rotations cost a few torch
+    operations, not a few per gate or per layer); ``skip`` names ops whose steps keep their
+    operators cached, which are not built. Anything else is built alone when asked for.
+    """
+
+    def __init__(self, ops, values: list, dtype: torch.dtype, device: torch.device, skip=frozenset()):
+        self.ops, self.values, self.dtype, self.device = ops, values, dtype, device
+        self._skip = skip
+        self._built: dict | None = None
+
+    def __getitem__(self, i: int):
+        if self._built is None:
+            wanted = [j for j, op in enumerate(self.ops) if j not in self._skip and isinstance(op, Operation)]
+            self._built = parametrised_matrices(self.ops, self.values, wanted, self.dtype, self.device)
+        m = self._built.get(i)
+        return m if m is not None else op_matrix(self.ops[i], self.values[i], self.dtype, self.device)
+
+
 # --- fused steps ----------------------------------------------------------------------------
 
 # step -> {(dtype, device): operator}: the operators of constant steps. Weak: the cache
@@ -117,41 +139,41 @@ def _once(step: Step, dtype: torch.dtype, dev: torch.device, build):
     return per_step[key]
 
 
-def step_operator(step: DenseStep | PhaseStep, ops, values: list, dtype: torch.dtype, dev: torch.device):
+def step_operator(step: DenseStep | PhaseStep, mats: OpMatrices):
     """:func:`block_operator`, built once per (dtype, device) for a constant step and then
     reused; built afresh on every run for a step whose gates depend on the run's values."""
-    return _once(step, dtype, dev, lambda: block_operator(step, ops, values, dtype, dev))
+    return _once(step, mats.dtype, mats.device, lambda: block_operator(step, mats))
 
 
-def instruction_operator(step, op: Operation, values: Values, dtype: torch.dtype, dev: torch.device):
+def instruction_operator(step, mats: OpMatrices):
     """A lone gate's :func:`op_matrix`, made once per (dtype, device) when the gate is
     constant; a large permutation table comes with its gather index."""
 
     def build():
-        m = op_matrix(op, values, dtype, dev)
-        return PermutationIndex.of(m, dev) if step.constant and isinstance(m, np.ndarray) else m
+        m = mats[step.op]
+        return PermutationIndex.of(m, mats.device) if step.constant and isinstance(m, np.ndarray) else m
 
-    return _once(step, dtype, dev, build)
+    return _once(step, mats.dtype, mats.device, build)
 
 
-def block_operator(step: DenseStep | PhaseStep, ops, values: list, dtype: torch.dtype, dev: torch.device):
+def block_operator(step: DenseStep | PhaseStep, mats: OpMatrices):
     """The fused matrix ``(Bm, d, d)`` (dense) or phase vector ``(Bm, d)`` (phase) of a block.
 
     Index order: ``step.wires`` (sorted) with the first wire most significant.
     """
-    k, d = len(step.wires), 2 ** len(step.wires)
+    k, d, dtype, dev = len(step.wires), 2 ** len(step.wires), mats.dtype, mats.device
     if isinstance(step, PhaseStep):
         axis_of = {w: i + 2 for i, w in enumerate(step.wires)}
-        mats = [op_matrix(ops[i], values[i], dtype, dev) for i in step.ops]
-        batch = max(m.shape[0] for m in mats)
+        phases = [mats[i] for i in step.ops]
+        batch = max(m.shape[0] for m in phases)
         acc = torch.ones((batch, 1) + (2,) * k, dtype=dtype, device=dev)
-        for i, m in zip(step.ops, mats):
-            acc = _apply_to_grid(acc, ops[i], m, axis_of)
+        for i, m in zip(step.ops, phases):
+            acc = _apply_to_grid(acc, mats.ops[i], m, axis_of)
         return acc.reshape(batch, d)
     # rows[b, i, :] = U e_i, i.e. rows = U^T: a later gate G maps rows to rows @ G^T.
     rows = None
     for segment in step.program:
-        rows = _apply_segment(rows, segment, step, ops, values, dtype, dev)
+        rows = _apply_segment(rows, segment, step, mats)
     if rows is None:
         return torch.eye(d, dtype=dtype, device=dev).unsqueeze(0)
     return rows.transpose(-1, -2).contiguous()  # strided U: slow matmul
@@ -164,19 +186,13 @@ def _apply_to_grid(grid: torch.Tensor, op: Operation, matrix, axis_of: Mapping[i
     return apply_generic(grid, op.gate.kind, matrix, targets, controls, op.control_values)
 
 
-def _layer_matrix(segment: Segment, ops, values: list, wires, dtype, dev) -> torch.Tensor:
-    """Kronecker product ``(Bm, d, d)`` of one layer's single-qubit gates, identity elsewhere.
-
-    Gates of one kind are built in a single call with their parameters stacked, so a layer
-    of n rotations costs a few torch ops, not a few per gate.
-    """
+def _layer_matrix(segment: Segment, mats: OpMatrices, wires) -> torch.Tensor:
+    """Kronecker product ``(Bm, d, d)`` of one layer's single-qubit gates, identity elsewhere."""
     per_wire: dict[int, torch.Tensor] = {}
-    for members, stacked in grouped_matrices(ops, values, segment.ops, dtype, dev):
-        if stacked.dim() == 3:  # diagonal gates: (g, Bm, 2) phases
-            stacked = torch.diag_embed(stacked)
-        for i, m in zip(members, stacked):
-            per_wire[ops[i].wires[0]] = m
-    eye = torch.eye(2, dtype=dtype, device=dev).unsqueeze(0)
+    for i in segment.ops:
+        m = mats[i]
+        per_wire[mats.ops[i].wires[0]] = torch.diag_embed(m) if m.dim() == 2 else m  # phases (Bm, 2)
+    eye = torch.eye(2, dtype=mats.dtype, device=mats.device).unsqueeze(0)
     out = None
     for w in wires:
         m = per_wire.get(w, eye)
@@ -186,41 +202,55 @@ def _layer_matrix(segment: Segment, ops, values: list, wires, dtype, dev) -> tor
     return out
 
 
-def _apply_segment(rows, segment: Segment, step: DenseStep, ops, values, dtype, dev):
+def _apply_segment(rows, segment: Segment, step: DenseStep, mats: OpMatrices):
     d = 2 ** len(step.wires)
     if segment.kind is SegmentKind.LAYER:
-        layer = _layer_matrix(segment, ops, values, step.wires, dtype, dev)
+        layer = _layer_matrix(segment, mats, step.wires)
         return layer.transpose(-1, -2) if rows is None else rows @ layer.transpose(-1, -2)
     if rows is None:
-        rows = torch.eye(d, dtype=dtype, device=dev).unsqueeze(0)
+        rows = torch.eye(d, dtype=mats.dtype, device=mats.device).unsqueeze(0)
     if segment.kind is SegmentKind.PERMUTE:
-        return rows.index_select(-1, index_tensor(segment.index_map, dev))
+        return rows.index_select(-1, index_tensor(segment.index_map, mats.device))
     i = segment.ops[0]
-    m = op_matrix(ops[i], values[i], dtype, dev)
+    m = mats[i]
     batch = max(rows.shape[0], m.shape[0] if isinstance(m, torch.Tensor) else 1)
     axis_of = {w: j + 2 for j, w in enumerate(step.wires)}
     grid = rows.expand(batch, d, d).reshape((batch, d) + (2,) * len(step.wires))
-    return _apply_to_grid(grid, ops[i], m, axis_of).reshape(batch, d, d)
+    return _apply_to_grid(grid, mats.ops[i], m, axis_of).reshape(batch, d, d)
 
 
-def product_state(step: ProductStep, ops, values: list, n: int, index: int, dtype, dev) -> torch.Tensor:
-    """The ``(Bm, 2**n)`` state a product step makes from basis state ``index``."""
-    built = parametrised_matrices(ops, values, step.ops, dtype, dev)
+def product_state(step: ProductStep, mats: OpMatrices, n: int, index: int) -> torch.Tensor:
+    """The ``(Bm, 2**n)`` state a product step makes from basis state ``index``: each
+    wire's two-vector (its basis bit through its gates), then their Kronecker product."""
+    ops = mats.ops
     per_wire: dict[int, list[int]] = {w: [] for w in range(n)}
     for i in step.ops:
         per_wire[ops[i].wires[0]].append(i)
     state = None
     for w in range(n):
-        v = torch.zeros((1, 2), dtype=dtype, device=dev)
-        v[0, (index >> (n - 1 - w)) & 1] = 1
-        for i in per_wire[w]:
-            m = built[i] if i in built else op_matrix(ops[i], values[i], dtype, dev)
-            kind = ops[i].gate.kind
-            if kind is g.Kind.PERMUTATION:  # |x> -> |perm[x]>: new[y] = old[inverse[y]]
-                v = v[:, list(dagger(g.Kind.PERMUTATION, m))]
-            elif kind is g.Kind.DIAGONAL:
-                v = v * m
-            else:
-                v = (m @ v.unsqueeze(-1)).squeeze(-1)
+        v = _wire_vector([(ops[i].gate.kind, mats[i]) for i in per_wire[w]], (index >> (n - 1 - w)) & 1, mats)
         state = v if state is None else (state.unsqueeze(-1) * v.unsqueeze(-2)).reshape(max(len(state), len(v)), -1)
     return state
+
+
+def _wire_vector(gates: list, bit: int, mats: OpMatrices) -> torch.Tensor:
+    """``(Bm, 2)``: basis state ``bit`` through one wire's gates, in order. The first gate
+    picks a column of its matrix (no product with a basis vector)."""
+    v = None
+    for kind, m in gates:
+        if kind is g.Kind.PERMUTATION:  # |x> -> |perm[x]>: new[y] = old[inverse[y]]
+            v = _basis(int(m[bit]), mats) if v is None else v[:, list(dagger(kind, m))]
+        elif v is None:
+            v = m[:, :, bit] if kind is g.Kind.DENSE else m * _basis(bit, mats)
+        elif kind is g.Kind.DIAGONAL:
+            v = v * m
+        else:
+            v = (m @ v.unsqueeze(-1)).squeeze(-1)
+    return _basis(bit, mats) if v is None else v
+
+
+def _basis(bit: int, mats: OpMatrices) -> torch.Tensor:
+    """|bit> as a ``(1, 2)`` vector."""
+    v = torch.zeros((1, 2), dtype=mats.dtype, device=mats.device)
+    v[0, bit] = 1
+    return v

@@ -127,12 +127,15 @@ def bind_parameters(
     if params is None:
         params = {}
     if isinstance(params, torch.Tensor):
-        if params.dim() == 2:
-            params = list(params.unbind(dim=1))
-        elif params.dim() == 1:
-            params = list(params.unbind(0))
-        else:
+        if params.dim() not in (1, 2):
             raise ValueError(f"params tensor must be 1-d (P,) or 2-d (B, P); got {tuple(params.shape)}")
+        check_value(params[..., :1].reshape(-1), "params")  # real: checked once, not per column
+        columns = list(params.unbind(dim=-1))
+        if len(columns) != len(names):
+            raise ValueError(
+                f"the circuit has {len(names)} parameter(s) {list(names)} but {len(columns)} value(s) were given"
+            )
+        return dict(zip(names, columns))
     if isinstance(params, Mapping):
         missing = [n for n in names if n not in params]
         extra = [k for k in params if k not in names]

@@ -199,6 +199,8 @@ class HybridQubitDevice(Device):
     def execute(self, circuits, execution_config: ExecutionConfig | None = None):
         """Run the tapes; analytic tapes of one structure and one set of measurements
         (parameter-shift's shifted tapes, many parameter sets) run as one batched call."""
+        if len(circuits) == 1:
+            return (self._execute_one(circuits[0], self._structure(circuits[0])),)
         results: list = [None] * len(circuits)
         groups: dict[tuple, list[int]] = {}
         for i, tape in enumerate(circuits):
