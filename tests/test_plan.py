@@ -359,3 +359,15 @@ def test_large_constant_permutation_keeps_its_gather_index(controlled, adjoint):
     steps = next(v for v in fuse.cached_plans(c).values() if isinstance(v, tuple))
     cached = [m for s in steps if isinstance(s, InstructionStep) for m in operators.cached_operators(s).values()]
     assert any(isinstance(m, kernels.PermutationIndex) for m in cached)
+
+
+def test_gradients_survive_a_constant_block_built_first():
+    """The run's gate matrices are built together on first need; when that need comes from
+    a constant block (built without autograd), the varying gates must still carry their graph."""
+    x = torch.tensor([0.3, -0.8, 1.9], dtype=torch.float64, requires_grad=True)
+    c = Circuit(6).cz(0, 1).h(0).crx(x, 0, 2)  # a constant block first, then a batched gate alone
+    out = expval(c, Z(2), dtype=torch.complex128)
+    (grad,) = torch.autograd.grad(out.sum(), x)
+    # Closed form: CZ does nothing on |00>, H makes wire 0 |+>, CRX(x): <Z2> = 1/2 + cos(x)/2.
+    np.testing.assert_allclose(out.detach().numpy(), 0.5 + 0.5 * np.cos(x.detach().numpy()), atol=1e-12)
+    np.testing.assert_allclose(grad.numpy(), -0.5 * np.sin(x.detach().numpy()), atol=1e-12)

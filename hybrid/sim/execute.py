@@ -67,7 +67,7 @@ def apply_step(step, state: StateVector, ctx: Run) -> None:
 
 @apply_step.register
 def _(step: ProductStep, state: StateVector, ctx: Run) -> None:
-    state.load(product_state(step, ctx.mats, ctx.circuit.n_qubits, ctx.initial_index))
+    state.load_product(*product_state(step, ctx.mats, ctx.circuit.n_qubits, ctx.initial_index))
 
 
 @apply_step.register

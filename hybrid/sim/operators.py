@@ -106,11 +106,15 @@ class OpMatrices:
         self.ops, self.values, self.dtype, self.device = ops, values, dtype, device
         self._skip = skip
         self._built: dict | None = None
+        # The first request may come from inside a constant step's no_grad build: the batch
+        # is built in the grad mode of the run, not of its first caller.
+        self._grad = torch.is_grad_enabled()
 
     def __getitem__(self, i: int):
         if self._built is None:
             wanted = [j for j, op in enumerate(self.ops) if j not in self._skip and isinstance(op, Operation)]
-            self._built = parametrised_matrices(self.ops, self.values, wanted, self.dtype, self.device)
+            with torch.set_grad_enabled(self._grad):
+                self._built = parametrised_matrices(self.ops, self.values, wanted, self.dtype, self.device)
         m = self._built.get(i)
         return m if m is not None else op_matrix(self.ops[i], self.values[i], self.dtype, self.device)
 
@@ -219,18 +223,28 @@ def _apply_segment(rows, segment: Segment, step: DenseStep, mats: OpMatrices):
     return _apply_to_grid(grid, mats.ops[i], m, axis_of).reshape(batch, d, d)
 
 
-def product_state(step: ProductStep, mats: OpMatrices, n: int, index: int) -> torch.Tensor:
-    """The ``(Bm, 2**n)`` state a product step makes from basis state ``index``: each
-    wire's two-vector (its basis bit through its gates), then their Kronecker product."""
+def product_state(step: ProductStep, mats: OpMatrices, n: int, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The state a product step makes from basis state ``index``, as two factors: the
+    first half of the wires ``(Bm, 2**h)`` and the rest ``(Bm, 2**(n-h))``, whose
+    Kronecker product is the state (so the full state is written once, straight into the
+    state's buffer, with no state-sized temporaries). Each wire's two-vector is its basis
+    bit through its gates."""
     ops = mats.ops
     per_wire: dict[int, list[int]] = {w: [] for w in range(n)}
     for i in step.ops:
         per_wire[ops[i].wires[0]].append(i)
-    state = None
-    for w in range(n):
-        v = _wire_vector([(ops[i].gate.kind, mats[i]) for i in per_wire[w]], (index >> (n - 1 - w)) & 1, mats)
-        state = v if state is None else (state.unsqueeze(-1) * v.unsqueeze(-2)).reshape(max(len(state), len(v)), -1)
-    return state
+    vectors = [_wire_vector([(ops[i].gate.kind, mats[i]) for i in per_wire[w]], (index >> (n - 1 - w)) & 1, mats)
+               for w in range(n)]  # fmt: skip
+    half = n // 2
+    return _kron(vectors[:half], mats), _kron(vectors[half:], mats)
+
+
+def _kron(vectors: list[torch.Tensor], mats: OpMatrices) -> torch.Tensor:
+    """Kronecker product of ``(Bm, 2)`` vectors, first most significant; ``(1, 1)`` of none."""
+    out = torch.ones((1, 1), dtype=mats.dtype, device=mats.device)
+    for v in vectors:
+        out = (out.unsqueeze(-1) * v.unsqueeze(-2)).reshape(max(len(out), len(v)), -1)
+    return out
 
 
 def _wire_vector(gates: list, bit: int, mats: OpMatrices) -> torch.Tensor:

@@ -177,10 +177,15 @@ class StateVector:
         """Multiply by a fused ``(Bm, 2**k)`` phase vector over sorted ``wires``."""
         self._psi = apply_phase_block(self._psi, self._per_row(phases), wires, self.n_qubits, self.inplace)
 
-    def load(self, amplitudes: torch.Tensor) -> None:
-        """Replace the state by ``amplitudes`` ``(Bm, 2**n)`` (one row per sample, or one)."""
-        amplitudes = self._per_row(amplitudes).expand(self.rows, -1)
-        self._psi = self._psi.copy_(amplitudes) if self.inplace else amplitudes.contiguous()
+    def load_product(self, first: torch.Tensor, rest: torch.Tensor) -> None:
+        """Replace the state by the product ``first (x) rest`` of ``(Bm, 2**h)`` and
+        ``(Bm, 2**(n-h))`` factors, written straight into the buffer when in place."""
+        first, rest = self._per_row(first), self._per_row(rest)
+        grid = (self.rows, first.shape[1], rest.shape[1])
+        if self.inplace:
+            torch.mul(first.unsqueeze(-1).expand(self.rows, -1, 1), rest.unsqueeze(-2), out=self._psi.view(grid))
+        else:
+            self._psi = (first.unsqueeze(-1) * rest.unsqueeze(-2)).expand(grid).reshape(self.rows, -1).contiguous()
 
     def gather(self, index: torch.Tensor) -> None:
         """A whole-register basis permutation: new amplitude y is old amplitude ``index[y]``."""

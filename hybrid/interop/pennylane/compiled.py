@@ -62,18 +62,31 @@ def compile_tape(ops: Sequence[Operator], wire_order: Sequence, key: tuple | Non
     return compiled
 
 
-def structure_key(ops: Sequence[Operator], wire_order: Sequence) -> tuple | None:
+def structure_key(ops: Sequence[Operator], wire_order: Sequence, memo: dict | None = None) -> tuple | None:
     """What two tapes must share to share a circuit: operations, wires and hyperparameters,
-    not values. ``None`` when an operation's parameters cannot be symbols."""
+    not values. ``None`` when an operation's parameters cannot be symbols.
+
+    ``memo`` (``id(op) -> key``, for one batch of tapes) skips operations seen in another
+    tape already: a gradient transform's tapes share most of their operation objects, and
+    a controlled gate's ``wires`` costs several microseconds each time.
+    """
     ops = list(ops)
     prep = bool(ops) and isinstance(ops[0], StatePrepBase)
     keys = []
     for op in ops[1:] if prep else ops:
-        key = _op_key(op)
+        if memo is None:
+            key = _op_key(op)
+        else:
+            key = memo.get(id(op), _MISSING)
+            if key is _MISSING:
+                key = memo[id(op)] = _op_key(op)
         if key is None:
             return None
         keys.append(key)
     return (tuple(wire_order), prep, tuple(keys))
+
+
+_MISSING = object()
 
 
 # Table operations whose hyperparameters change what they do; every other table operation

@@ -87,12 +87,18 @@ def forward_into_pair(
 
 
 def adjoint_gradients(
-    problem: ExpvalProblem, values, pair: torch.Tensor, psi_half: int, grad_out: torch.Tensor, needs: list[list[bool]]
-) -> tuple[list[list[torch.Tensor | None]], torch.Tensor]:
+    problem: ExpvalProblem,
+    values,
+    pair: torch.Tensor,
+    psi_half: int,
+    grad_out: torch.Tensor,
+    needs: list[list[bool]],
+    initial_gradient: bool = True,
+) -> tuple[list[list[torch.Tensor | None]], torch.Tensor | None]:
     """The backward sweep over ``pair`` (psi in half ``psi_half``, lambda written into the
-    other); returns gradients per value (``None`` where not needed) and the gradient with
-    respect to the initial state. The sweep consumes the pair: a second backward runs the
-    circuit again first (see :class:`AdjointExpval`)."""
+    other); returns gradients per value (``None`` where not needed) and, with
+    ``initial_gradient``, the gradient with respect to the initial state. The sweep consumes
+    the pair: a second backward runs the circuit again first (see :class:`AdjointExpval`)."""
     circuit, n = problem.circuit, problem.circuit.n_qubits
     ops, batch, dtype, dev = circuit.ops, pair.shape[0] // 2, pair.dtype, pair.device
     built = parametrised_matrices(ops, values, range(len(ops)), dtype, dev)
@@ -129,7 +135,8 @@ def adjoint_gradients(
     if wanted:
         for i, per_op in _parameter_gradients(circuit, values, wanted, daggers, crosses, needs, dtype, dev).items():
             grads[i] = per_op
-    return grads, 2 * both.tensor[lam_rows]
+    # d/d psi0 = 2 lambda_0: a full state, made only when asked for (memory at large n).
+    return grads, (2 * both.tensor[lam_rows] if initial_gradient else None)
 
 
 class AdjointExpval(torch.autograd.Function):
@@ -169,7 +176,9 @@ class AdjointExpval(torch.autograd.Function):
                     start = torch.zeros((1, ctx.pair.shape[1]), dtype=ctx.pair.dtype, device=ctx.pair.device)
                     start[0, ctx.initial] = 1
                 ctx.pair, ctx.half, _ = forward_into_pair(problem, values, start)
-            grads, grad_psi0 = adjoint_gradients(problem, values, ctx.pair, ctx.half, grad_out, needs)
+            grads, grad_psi0 = adjoint_gradients(
+                problem, values, ctx.pair, ctx.half, grad_out, needs, initial_gradient=ctx.needs_input_grad[1]
+            )
             ctx.rewound = True
         flat_grads = [gr for per_op in grads for gr in per_op]
-        return (None, grad_psi0.clone() if ctx.needs_input_grad[1] else None, None, *flat_grads)
+        return (None, grad_psi0, None, *flat_grads)
