@@ -35,6 +35,14 @@ INTERFACE = {"forward": "numpy", "adjoint": "torch", "shift": "torch"}
 OURS = "ours_hybrid.qubit"
 ANCHORS = ("lightning.qubit", "default.qubit")
 
+# default.qubit's adjoint method applies the observable as a dense 2**n x 2**n matrix
+# (PennyLane 0.45): 64 GiB at 16 qubits. Above this it is skipped, not run into a MemoryError.
+DEFAULT_QUBIT_ADJOINT_MAX = 14
+_DEFAULT_ADJOINT_SKIP = (
+    "default.qubit's adjoint method builds the observable's dense matrix ({gib:.0f} GiB at {n} qubits); "
+    "skipped above 14 qubits"
+)
+
 # Qubit counts per kind. The default preset keeps `hybrid bench` short on 2 cores.
 QUICK = {"forward": (4, 8), "adjoint": (8,), "shift": (4,)}
 DEFAULT = {"forward": (4, 8, 12), "adjoint": (8, 12), "shift": (4,)}
@@ -107,6 +115,9 @@ def run_case(ctx: Context, key: str, kind: str, n: int) -> dict:
         check=_compare(kind, ref_name, ref, TOL["complex128"]),
     )
     for name in ANCHORS:
+        if name == "default.qubit" and kind == "adjoint" and n > DEFAULT_QUBIT_ADJOINT_MAX:
+            engines[name] = {"skipped": _DEFAULT_ADJOINT_SKIP.format(n=n, gib=2 ** (2 * n) * 16 / 2**30)}
+            continue
         # lightning's torch results come back in float32 (see benchmarks.gradients.TOL)
         tol = TOL["lightning" if name.startswith("lightning") else "complex128"]
         engines[name], _ = run_engine(ctx, name, lambda d=name: make(d), check=_compare(kind, ref_name, ref, tol))
