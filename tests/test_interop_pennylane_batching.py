@@ -118,3 +118,43 @@ def test_device_adjoint_uses_the_shared_circuit_and_matches_default_qubit():
         w = qml.numpy.array(weights, requires_grad=True)
         results[name] = qml.jacobian(lambda x: qml.numpy.stack(f(x)))(w)
     np.testing.assert_allclose(results["hybrid.qubit"], results["default.qubit"], atol=1e-10)
+
+
+def test_grouped_tapes_keep_their_own_observable_coefficients():
+    """Observables that print alike (PennyLane's hash rounds them) but differ are never
+    merged; tensor coefficients keep their own gradients."""
+    dev = HybridQubitDevice(wires=1)
+    c1 = torch.tensor(0.50001, dtype=torch.float64, requires_grad=True)
+    c2 = torch.tensor(0.50004, dtype=torch.float64, requires_grad=True)
+    tapes = [qml.tape.QuantumScript([qml.RX(0.3, 0)], [qml.expval(c * qml.PauliZ(0))]) for c in (c1, c2)]
+    out = dev.execute(tapes)
+    for c, got in zip((c1, c2), out):
+        np.testing.assert_allclose(float(got.detach()), float(c.detach()) * np.cos(0.3), atol=1e-12)
+    (out[0] + 2 * out[1]).backward()
+    np.testing.assert_allclose([float(c1.grad), float(c2.grad)], [np.cos(0.3), 2 * np.cos(0.3)], atol=1e-12)
+    near = [qml.tape.QuantumScript([qml.RX(0.3, 0)], [qml.expval(c * qml.PauliZ(0))]) for c in (0.123456789, 0.123456780)]
+    for tape, got in zip(near, dev.execute(near)):
+        _assert_results_equal((got,), (_reference(tape),))
+
+
+def test_tapes_without_gate_parameters_are_run_one_by_one():
+    dev = HybridQubitDevice(wires=2)
+    bell = qml.tape.QuantumScript([qml.Hadamard(0), qml.CNOT([0, 1])], [qml.expval(0.5 * qml.PauliZ(0)), qml.probs(wires=[0, 1])])
+    matrix = np.array([[1.0, 0.5], [0.5, -1.0]])
+    t = qml.tape.QuantumScript([qml.Hadamard(0), qml.T(0)], [qml.probs(op=qml.Hermitian(matrix, 0))])
+    for tape, got in zip([bell, bell, t, t], dev.execute([bell, bell, t, t])):
+        _assert_results_equal(got if isinstance(got, tuple) else (got,), _reference(tape) if isinstance(got, tuple) else (_reference(tape),))
+
+
+def test_adjoint_support_verdict_tells_apart_operators_with_different_bases():
+    x = qml.numpy.array(0.4, requires_grad=True)
+    supported = {}
+    for name, base in (("x", qml.PauliX(0)), ("h", qml.Hadamard(0))):
+        dev = HybridQubitDevice(wires=1)
+        config = qml.devices.ExecutionConfig(gradient_method="adjoint")
+        for b in ((qml.PauliX(0), qml.Hadamard(0)) if name == "x" else (qml.Hadamard(0), qml.PauliX(0))):
+            tape = qml.tape.QuantumScript([qml.exp(b, -0.5j * x)], [qml.expval(qml.PauliZ(0))])
+            supported[(name, b.name)] = dev.supports_derivatives(config, tape)
+    # Whichever is asked first, each circuit gets its own answer.
+    assert supported[("x", "PauliX")] == supported[("h", "PauliX")]
+    assert supported[("x", "Hadamard")] == supported[("h", "Hadamard")]

@@ -166,8 +166,6 @@ def _make_ansatz(ansatz: str | Ansatz, entangling: bool) -> Ansatz:
     )
 
 
-
-
 def _feature_range(e: Encoder, n: int) -> str:
     lo, hi = e.min_features(n), e.max_features(n)
     return str(lo) if lo == hi else f"{lo} to {hi}"

@@ -78,8 +78,8 @@ def adjoint_derivatives(tape, wire_order, dtype: torch.dtype, device: torch.devi
     its gate parameters as one leaf vector ``theta``."""
     index = {w: i for i, w in enumerate(wire_order)}
     compiled = compile_tape(tape.operations, wire_order)
-    values = parameter_vector(compiled, tape.operations)
-    theta = values if isinstance(values, torch.Tensor) else torch.stack([v.reshape(()) for v in values])
+    params = parameter_vector(compiled, tape.operations)
+    theta = params if isinstance(params, torch.Tensor) else torch.stack([v.reshape(()) for v in params])
     theta = theta.detach().to(real_dtype_of(dtype)).requires_grad_(True)
     columns = _trainable_columns(tape, compiled)
     initial = initial_state(tape.operations[0], wire_order) if compiled.prep else None

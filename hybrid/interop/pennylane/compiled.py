@@ -14,6 +14,7 @@ call and not cached (its :func:`structure_key` is ``None``).
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Hashable, Sequence
@@ -29,10 +30,13 @@ from hybrid.sim import Circuit, Parameter
 
 from .convert import MATRIX_GATES, TABLE_NAMES, append
 
-__all__ = ["CompiledTape", "compile_tape", "structure_key", "parameter_vector", "parameter_matrix"]
+__all__ = ["CompiledTape", "compile_tape", "structure_key", "parameter_vector", "parameter_matrix", "is_number", "UNKNOWN"]
 
 _CACHE: "OrderedDict[Hashable, CompiledTape]" = OrderedDict()
 _CACHE_SIZE = 128  # distinct tape structures kept (each holds its circuit and its plans)
+_CACHE_LOCK = threading.Lock()  # devices may run in several threads
+UNKNOWN = object()  # "no structure key computed yet" (None means "no symbolic form")
+_MISSING = object()
 
 
 @dataclass(frozen=True)
@@ -46,19 +50,22 @@ class CompiledTape:
     prep: bool  # the tape starts with a state preparation (its amplitudes are the initial state)
 
 
-def compile_tape(ops: Sequence[Operator], wire_order: Sequence, key: tuple | None = None) -> CompiledTape:
+def compile_tape(ops: Sequence[Operator], wire_order: Sequence, key=UNKNOWN) -> CompiledTape:
     """The :class:`CompiledTape` of this structure: cached, built on first sight; built
     afresh for a tape with matrix parameters. ``key``: its :func:`structure_key`, if known."""
-    key = key if key is not None else structure_key(ops, wire_order)
+    key = structure_key(ops, wire_order) if key is UNKNOWN else key
     if key is None:
         return _build(ops, wire_order)
-    compiled = _CACHE.get(key)
-    if compiled is None:
-        compiled = _CACHE[key] = _build(ops, wire_order)
+    with _CACHE_LOCK:
+        compiled = _CACHE.get(key)
+        if compiled is not None:
+            _CACHE.move_to_end(key)
+            return compiled
+    compiled = _build(ops, wire_order)
+    with _CACHE_LOCK:
+        _CACHE[key] = compiled
         if len(_CACHE) > _CACHE_SIZE:
             _CACHE.popitem(last=False)
-    else:
-        _CACHE.move_to_end(key)
     return compiled
 
 
@@ -84,9 +91,6 @@ def structure_key(ops: Sequence[Operator], wire_order: Sequence, memo: dict | No
             return None
         keys.append(key)
     return (tuple(wire_order), prep, tuple(keys))
-
-
-_MISSING = object()
 
 
 # Table operations whose hyperparameters change what they do; every other table operation
@@ -146,14 +150,20 @@ def _gate_data(ops: Sequence[Operator], prep: bool) -> list:
     return [d for op in ops for d in op.data]
 
 
+def is_number(value) -> bool:
+    """A plain real number (Python, numpy scalar or 0-d array): no tensor, no autograd box."""
+    return isinstance(value, float | int | np.floating | np.integer) or (
+        isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "fiu"
+    )
+
+
 def parameter_vector(compiled: CompiledTape, ops: Sequence[Operator]) -> torch.Tensor | list:
     """The values for ``compiled.circuit.parameters``, in its order: one float64 vector when
     every value is a plain number, else a list (tensors keep their autograd graph and
     broadcast ``(B,)`` shapes)."""
     data = _gate_data(list(ops), compiled.prep)
     values = [data[j] for j in compiled.order]
-    if all(isinstance(v, float | int | np.floating | np.integer) or (isinstance(v, np.ndarray) and v.ndim == 0)
-           for v in values):  # fmt: skip
+    if all(is_number(v) for v in values):
         return torch.tensor(np.asarray(values, dtype=np.float64))
     return [v if isinstance(v, torch.Tensor) else torch.as_tensor(np.array(qml.math.unwrap(v))) for v in values]
 
@@ -162,6 +172,8 @@ def parameter_matrix(compiled: CompiledTape, tapes: Sequence) -> torch.Tensor:
     """``(K, P)``: one row of scalar parameters per tape (K tapes run as one batch); torch
     values keep their autograd graph."""
     rows = [[data[j] for j in compiled.order] for data in (_gate_data(list(t.operations), compiled.prep) for t in tapes)]
-    if not any(isinstance(v, torch.Tensor) for row in rows for v in row):
+    tensors = [v for row in rows for v in row if isinstance(v, torch.Tensor)]
+    if not tensors:
         return torch.from_numpy(np.asarray(rows, dtype=np.float64).reshape(len(tapes), len(compiled.order)))
-    return torch.stack([torch.stack([torch.as_tensor(v, dtype=torch.float64) for v in row]) for row in rows])
+    device = tensors[0].device  # constants join the tensors where they live (CUDA parameters)
+    return torch.stack([torch.stack([torch.as_tensor(v, dtype=torch.float64, device=device) for v in row]) for row in rows])

@@ -7,13 +7,13 @@ from dataclasses import replace
 import numpy as np
 import pennylane as qml
 import torch
-from autograd.tracer import Box
 from pennylane import math
 from pennylane.devices import Device, ExecutionConfig
 from pennylane.devices.modifiers import simulator_tracking, single_tape_support
 from pennylane.devices.preprocess import decompose, no_sampling, validate_device_wires, validate_measurements
 from pennylane.exceptions import DecompositionUndefinedError, DeviceError
 from pennylane.measurements import ExpectationMP, ProbabilityMP, SampleMeasurement, StateMeasurement, VarianceMP
+from pennylane.operation import Operator
 from pennylane.ops import CompositeOp, SymbolicOp
 from pennylane.transforms import broadcast_expand, defer_measurements, split_non_commuting
 from pennylane.transforms.core import CompilePipeline
@@ -23,7 +23,7 @@ from hybrid.sim.device import check_complex_dtype, resolve_device
 
 from .autograd_bridge import autograd_measurements, has_autograd_params
 from .adjoint import add_adjoint_transforms, adjoint_derivatives
-from .compiled import compile_tape, parameter_matrix, parameter_vector, structure_key
+from .compiled import UNKNOWN, compile_tape, is_number, parameter_matrix, parameter_vector, structure_key
 from .convert import NATIVE_GATES, initial_state, is_native
 from .measure import analytic, sampled
 
@@ -242,16 +242,15 @@ class HybridQubitDevice(Device):
     def _batch_key(tape, structure: tuple | None) -> tuple | None:
         """What tapes must share to run as one batch; ``None`` for a tape that runs alone
         (shots, broadcasting, autograd, a state preparation, state-valued measurements)."""
-        if structure is None or structure[1] or tape.shots or not tape.num_params:
+        if structure is None or structure[1] or tape.shots:
             return None
-        if not all(isinstance(mp, ExpectationMP | VarianceMP | ProbabilityMP) for mp in tape.measurements):
+        data = [d for op in tape.operations for d in op.data]
+        # Scalar values only (no broadcasting, no autograd boxes), and at least one: checked on
+        # the data itself, since tape.batch_size inspects every operation (~0.7 ms for SEL).
+        if not data or not all(is_number(d) or (isinstance(d, torch.Tensor) and d.dim() == 0) for d in data):
             return None
-        # Scalar numbers only (no broadcasting, no autograd boxes): checked on the data itself,
-        # since tape.batch_size inspects every operation (~0.7 ms for a 4-qubit SEL tape).
-        if not all(isinstance(d, float | int | np.floating | np.integer) or np.ndim(d) == 0 and not isinstance(d, Box)
-                   for op in tape.operations for d in op.data):  # fmt: skip
-            return None
-        return (structure, tuple(mp.hash for mp in tape.measurements))
+        measurements = tuple(_measurement_key(mp) for mp in tape.measurements)
+        return None if None in measurements else (structure, measurements)
 
     def _execute_batch(self, tapes, structure) -> list:
         """Tapes of one structure as one engine run over a batch of parameter rows."""
@@ -263,7 +262,7 @@ class HybridQubitDevice(Device):
         per_mp = [analytic(mp, state, wire_order, self._dtype, self._torch_device) for mp in tapes[0].measurements]
         return [_packed(tuple(r[k] for r in per_mp), tape) for k, tape in enumerate(tapes)]
 
-    def _execute_one(self, tape, structure: tuple | None = None):
+    def _execute_one(self, tape, structure=UNKNOWN):
         if tape.shots:
             state = self._simulate(tape, structure)
             seed = int(self._rng.integers(2**31 - 1))
@@ -273,7 +272,7 @@ class HybridQubitDevice(Device):
             return out[0] if len(out) == 1 else out
         return _packed(self._analytic(tape, structure), tape)
 
-    def _simulate(self, tape, structure: tuple | None = None) -> sim.State:
+    def _simulate(self, tape, structure=UNKNOWN) -> sim.State:
         """The tape's final state, through its structure's shared circuit when it has one."""
         wire_order = self._wire_order(tape)
         compiled = compile_tape(tape.operations, wire_order, structure)
@@ -283,7 +282,7 @@ class HybridQubitDevice(Device):
             dtype=self._dtype, device=self._torch_device,
         )  # fmt: skip
 
-    def _analytic(self, tape, structure: tuple | None = None) -> tuple:
+    def _analytic(self, tape, structure=UNKNOWN) -> tuple:
         """Exact results of ``tape`` as torch tensors, one per measurement."""
         wire_order = self._wire_order(tape)
         state = self._simulate(tape, structure)
@@ -315,17 +314,37 @@ class HybridQubitDevice(Device):
         return adjoint_derivatives(tape, self._wire_order(tape), self._dtype, self._torch_device, cotangents)
 
 
+def _measurement_key(mp) -> tuple | None:
+    """What a measurement of a batched group must equal exactly (one evaluation serves every
+    tape of the group); ``None`` when it cannot be shared: not an expval/var/probs, or an
+    observable with tensor coefficients (each tape's must keep its own autograd graph)."""
+    if not isinstance(mp, ExpectationMP | VarianceMP | ProbabilityMP) or mp.mv is not None:
+        return None
+    if mp.obs is None:
+        return (type(mp).__name__, tuple(mp.wires))
+    data = mp.obs.data
+    if not all(is_number(d) or isinstance(d, np.ndarray) for d in data):
+        return None
+    return (type(mp).__name__, repr(mp.obs), tuple(np.asarray(d, dtype=complex).tobytes() for d in data))
+
+
 def _adjoint_shape(circuit, wires) -> tuple:
     """What the adjoint checks depend on: each operation (its name, wires, which parameters
     are trainable, their shapes, its hyperparameters as text), each measurement and its
     observable (as text), the shots and the device wires; not the parameter values."""
-    ops = tuple(
-        (op.name, tuple(op.wires), tuple(math.requires_grad(d) for d in op.data),
-         tuple(math.shape(d) for d in op.data), repr({k: v for k, v in op.hyperparameters.items() if k != "base"}))
-        for op in circuit.operations
-    )  # fmt: skip
+    ops = tuple(_op_shape(op) for op in circuit.operations)
     measurements = tuple((type(mp).__name__, repr(mp.obs), tuple(mp.wires)) for mp in circuit.measurements)
     return (ops, measurements, bool(circuit.shots), None if wires is None else tuple(wires))
+
+
+def _op_shape(op) -> tuple:
+    """An operation's name, wires, trainability and data shapes, and its hyperparameters,
+    operator-valued ones (an Exp's or Pow's base...) by their own shape, the rest as text."""
+    hyper = tuple(
+        (k, _op_shape(v) if isinstance(v, Operator) else repr(v)) for k, v in op.hyperparameters.items()
+    )  # fmt: skip
+    return (op.name, tuple(op.wires), tuple(math.requires_grad(d) for d in op.data),
+            tuple(math.shape(d) for d in op.data), hyper)  # fmt: skip
 
 
 def _packed(results: tuple, tape):
