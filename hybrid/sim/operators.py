@@ -98,7 +98,8 @@ class OpMatrices:
 
     The gates whose numbers change from run to run are built together on first need, one
     call per kind of gate for the whole circuit (two layers of n rotations cost a few torch
-    operations, not a few per gate or per layer); ``skip`` names ops whose steps keep their
+    operations, not a few per gate or per layer), and kept for the run (a few small
+    matrices per gate, ``(Bm, d, d)`` each); ``skip`` names ops whose steps keep their
     operators cached, which are not built. Anything else is built alone when asked for.
     """
 
@@ -112,7 +113,9 @@ class OpMatrices:
 
     def __getitem__(self, i: int):
         if self._built is None:
-            wanted = [j for j, op in enumerate(self.ops) if j not in self._skip and isinstance(op, Operation)]
+            # Conditioned gates are built alone, when a trajectory meets their condition.
+            wanted = [j for j, op in enumerate(self.ops) if j not in self._skip and isinstance(op, Operation)
+                      and op.condition is None]  # fmt: skip
             with torch.set_grad_enabled(self._grad):
                 self._built = parametrised_matrices(self.ops, self.values, wanted, self.dtype, self.device)
         m = self._built.get(i)
