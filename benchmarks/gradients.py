@@ -71,6 +71,20 @@ def pennylane_grad_fn(device_name: str, diff_method: str, weights: np.ndarray, *
     return fn
 
 
+def value_grad_check(out, ref, reference: str, tol: float) -> dict:
+    """The check record of a ``(value, gradient)`` result against a reference pair."""
+    (value, grad), (ref_value, ref_grad) = out, ref
+    dv, dg = abs(value - ref_value), float(np.max(np.abs(grad - ref_grad)))
+    return {
+        "reference": reference,
+        "value": value,
+        "value_abs_diff": dv,
+        "grad_max_abs_diff": dg,
+        "tol": tol,
+        "passed": dv <= tol and dg <= tol,
+    }
+
+
 def run_case(ctx: Context, key: str, n: int) -> dict:
     weights = sel_weights(n)
     try:
@@ -83,16 +97,7 @@ def run_case(ctx: Context, key: str, n: int) -> dict:
         def check(out) -> dict:
             if ref_value is None:
                 return {"reference": None}
-            value, grad = out
-            dv, dg = abs(value - ref_value), float(np.max(np.abs(grad - ref_grad)))
-            return {
-                "reference": "default.qubit_backprop",
-                "value": value,
-                "value_abs_diff": dv,
-                "grad_max_abs_diff": dg,
-                "tol": tol,
-                "passed": dv <= tol and dg <= tol,
-            }
+            return value_grad_check(out, (ref_value, ref_grad), "default.qubit_backprop", tol)
 
         return check
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import anchors
-from .gradients import LAYERS, TOL, pennylane_grad_fn, sel_weights
+from .gradients import LAYERS, TOL, pennylane_grad_fn, sel_weights, value_grad_check
 from .runner import Context, finish_case, new_case, run_engine, say
 
 __all__ = ["SUITE", "CASES", "KINDS", "QUICK", "DEFAULT", "FULL", "OURS", "ANCHORS", "run"]
@@ -88,16 +88,7 @@ def _compare(kind: str, ref_name: str | None, ref, tol: float):
         if kind == "forward":
             dv = abs(out - ref)
             return {"reference": ref_name, "value": out, "value_abs_diff": dv, "tol": tol, "passed": dv <= tol}
-        (value, grad), (ref_value, ref_grad) = out, ref
-        dv, dg = abs(value - ref_value), float(np.max(np.abs(grad - ref_grad)))
-        return {
-            "reference": ref_name,
-            "value": value,
-            "value_abs_diff": dv,
-            "grad_max_abs_diff": dg,
-            "tol": tol,
-            "passed": dv <= tol and dg <= tol,
-        }
+        return value_grad_check(out, ref, ref_name, tol)
 
     return check
 
