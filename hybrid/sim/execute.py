@@ -28,8 +28,7 @@ class Run:
     """What the steps of one run read besides the state."""
 
     circuit: Circuit
-    values: list  # resolved parameter values, one list of tensors per instruction
-    mats: OpMatrices  # the run's operators by op index (built together on first need)
+    mats: OpMatrices  # the run's operators by op index, from its resolved values (built together on first need)
     bits: torch.Tensor | None = None  # (rows, n_clbits) classical record, written by measurements
     generator: torch.Generator | None = None  # measurement outcomes
     initial_index: int | None = None  # the state started as this basis state (None: amplitudes)
@@ -54,7 +53,7 @@ def run(
     steps = plan_for(circuit, values, config, state.rows, initial_index is not None)
     cached = frozenset(i for s in steps if s.constant for i in s.ops)  # operators kept with the plan
     mats = OpMatrices(circuit.ops, values, state.dtype, state.device, skip=cached)
-    ctx = Run(circuit, values, mats, bits, generator, initial_index)
+    ctx = Run(circuit, mats, bits, generator, initial_index)
     for step in steps:
         apply_step(step, state, ctx)
     return state

@@ -25,6 +25,11 @@ coefficients) their dense matrix on their own wires.
 Broadcasting: a tape's broadcast parameters (``tape.batch_size``) become one batched
 engine run; with shots the tape is split per batch entry first.
 
+Structure and batches: tapes with the same operations and wires (values aside) share one
+engine circuit and its compiled plan (:mod:`.compiled`), the values flowing in as a
+vector; analytic tapes of one structure with exactly equal measurements, handed over
+together (parameter shift's shifted tapes, many parameter sets), run as one batched call.
+
 Shots and seeds: the final state is sampled by the engine's seeded inverse-CDF sampler;
 each execution draws its seed from a ``numpy`` generator seeded by ``seed``, so the same
 device seed reproduces the same sequence of results. Measurements sharing a measurement
@@ -33,8 +38,8 @@ Shot vectors sample the total once and split it into bins.
 
 Derivatives: ``diff_method="backprop"`` with the torch interface runs autograd through
 the engine (results stay torch tensors on the graph; analytic only); with the autograd
-(numpy) interface each measurement becomes an autograd primitive whose VJP torch
-computes through the same graph, to any order (Hessians). JAX/TF cannot backprop here. ``"adjoint"`` uses
+(numpy) interface the tape becomes one autograd primitive (one run for all its
+measurements) whose VJP torch computes through the same graph, to any order (Hessians). JAX/TF cannot backprop here. ``"adjoint"`` uses
 the engine's adjoint sweep (:func:`hybrid.sim.expval` with ``diff_method="adjoint"``)
 for expectation values of Pauli observables, computing the Jacobian on the device
 (``compute_derivatives``, one sweep per observable) or, with ``device_vjp=True``, the
