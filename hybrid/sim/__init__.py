@@ -5,7 +5,7 @@ No PennyLane or Qiskit imports below this package.
 
 from .circuit import Circuit
 from .fuse import FusionConfig
-from .instructions import Condition, Measure, Operation
+from .instructions import Channel, Condition, Measure, Operation
 from .expval import DIFF_METHODS, expval
 from .memory import MemoryLimitError
 from .observables import PauliSum, I, X, Y, Z, parse_observable, pauli_word
@@ -15,6 +15,6 @@ from .state import State
 from .statevector import StateVector
 
 __all__ = [
-    "Circuit", "Condition", "Measure", "Operation", "MemoryLimitError", "PauliSum", "I", "X", "Y", "Z",
+    "Circuit", "Channel", "Condition", "Measure", "Operation", "MemoryLimitError", "PauliSum", "I", "X", "Y", "Z",
     "parse_observable", "pauli_word", "Parameter", "simulate", "State", "StateVector", "expval", "DIFF_METHODS", "FusionConfig",
 ]  # fmt: skip

@@ -18,10 +18,11 @@ import torch
 
 from . import gates as g
 from .._checks import non_negative_int
-from .instructions import Condition, Instruction, Measure, Operation
+from .channels import channel_by_name, check_kraus
+from .instructions import Channel, Condition, Instruction, Measure, Operation
 from .params import ParamExpr, ParamValue
 
-__all__ = ["Circuit", "Operation", "Measure", "Condition"]
+__all__ = ["Circuit", "Operation", "Measure", "Condition", "Channel"]
 
 
 _ARRAY_PERMUTATION_WIRES = 12  # permutation tables this wide are stored as numpy arrays
@@ -85,6 +86,11 @@ class Circuit:
     @property
     def has_measurements(self) -> bool:
         return any(isinstance(op, Measure) for op in self._ops)
+
+    @property
+    def has_noise(self) -> bool:
+        """Whether the circuit holds a noise channel (it then needs a noisy method)."""
+        return any(isinstance(op, Channel) for op in self._ops)
 
     @property
     def is_unitary(self) -> bool:
@@ -330,6 +336,90 @@ class Circuit:
         table = table.copy()
         table.flags.writeable = False
         return self.append(Operation(g.PERMUTATION, wires, data=table))
+
+    # --- noise channels (PennyLane's meanings; Kraus operators in hybrid.sim.channels) --------
+
+    def _channel(self, name: str, wires, params=(), data=None) -> "Circuit":
+        kind = channel_by_name(name)
+        wires = _wire_tuple(wires)
+        if kind.n_wires is not None and len(wires) != kind.n_wires:
+            raise ValueError(f"channel {name!r} acts on {kind.n_wires} wire(s); got wires {list(wires)}")
+        return self.append(Channel(kind, wires, tuple(params), data))
+
+    def depolarizing(self, p: ParamValue, wire: int) -> "Circuit":
+        """X, Y and Z each with probability p/3 (PennyLane, stim DEPOLARIZE1, Cirq).
+        Kraus: sqrt(1-p) I, sqrt(p/3) X, sqrt(p/3) Y, sqrt(p/3) Z. Qiskit Aer's
+        ``depolarizing_error(lam, 1)`` is this channel with p = 3 lam / 4."""
+        return self._channel("depolarizing", wire, (p,))
+
+    def two_qubit_depolarizing(self, p: ParamValue, a: int, b: int) -> "Circuit":
+        """Each of the 15 non-identity two-qubit Paulis with probability p/15 (stim
+        DEPOLARIZE2, Cirq). Aer's ``depolarizing_error(lam, 2)`` has p = 15 lam / 16."""
+        return self._channel("two_qubit_depolarizing", (a, b), (p,))
+
+    def bit_flip(self, p: ParamValue, wire: int) -> "Circuit":
+        """X with probability p. Kraus: sqrt(1-p) I, sqrt(p) X."""
+        return self._channel("bit_flip", wire, (p,))
+
+    def phase_flip(self, p: ParamValue, wire: int) -> "Circuit":
+        """Z with probability p. Kraus: sqrt(1-p) I, sqrt(p) Z."""
+        return self._channel("phase_flip", wire, (p,))
+
+    def pauli_channel(self, px: ParamValue, py: ParamValue, pz: ParamValue, wire: int) -> "Circuit":
+        """X, Y, Z with probabilities px, py, pz (stim PAULI_CHANNEL_1); px+py+pz <= 1."""
+        return self._channel("pauli_channel", wire, (px, py, pz))
+
+    def pauli_error(self, paulis: str, p: ParamValue, wires: int | Sequence[int]) -> "Circuit":
+        """The Pauli word ``paulis`` (one letter of IXYZ per wire, e.g. ``"XZ"``) with
+        probability p (PennyLane ``PauliError``). Kraus: sqrt(1-p) I, sqrt(p) P."""
+        wires = _wire_tuple(wires)
+        if not isinstance(paulis, str) or not paulis or set(paulis.upper()) - set("IXYZ"):
+            raise ValueError(f"pauli_error needs a word of I, X, Y, Z letters; got {paulis!r}")
+        if len(paulis) != len(wires):
+            raise ValueError(f"the Pauli word {paulis!r} has {len(paulis)} letter(s) for {len(wires)} wire(s)")
+        return self._channel("pauli_error", wires, (p,), paulis.upper())
+
+    def amplitude_damping(self, gamma: ParamValue, wire: int) -> "Circuit":
+        """Energy loss |1> -> |0> with probability gamma. Kraus: [[1, 0], [0, sqrt(1-gamma)]],
+        [[0, sqrt(gamma)], [0, 0]] (the same in PennyLane, Aer and Cirq)."""
+        return self._channel("amplitude_damping", wire, (gamma,))
+
+    def generalized_amplitude_damping(self, gamma: ParamValue, p: ParamValue, wire: int) -> "Circuit":
+        """Amplitude damping towards a bath with excited population ``p`` (PennyLane's p =
+        Aer's ``excited_state_population``; Cirq swaps the order and uses 1-p). Kraus:
+        sqrt(1-p) [[1,0],[0,sqrt(1-g)]], sqrt(1-p) [[0,sqrt(g)],[0,0]],
+        sqrt(p) [[sqrt(1-g),0],[0,1]], sqrt(p) [[0,0],[sqrt(g),0]]."""
+        return self._channel("generalized_amplitude_damping", wire, (gamma, p))
+
+    def phase_damping(self, gamma: ParamValue, wire: int) -> "Circuit":
+        """Loss of phase without energy loss. Kraus: [[1, 0], [0, sqrt(1-gamma)]],
+        [[0, 0], [0, sqrt(gamma)]] (a phase flip with 1 - 2p = sqrt(1 - gamma))."""
+        return self._channel("phase_damping", wire, (gamma,))
+
+    def thermal_relaxation(
+        self, t1: ParamValue, t2: ParamValue, time: ParamValue, wire: int, excited_population: ParamValue = 0.0
+    ) -> "Circuit":
+        """T1 relaxation and T2 dephasing for ``time`` (same units as t1, t2) towards a
+        thermal state with ``excited_population``. From |1>: P(1) = exp(-time/T1) (pe=0);
+        from |+>: <X> = exp(-time/T2). Valid for T2 <= 2 T1 (both T2 <= T1 and
+        T1 < T2 <= 2 T1). Argument order is Aer's ``thermal_relaxation_error(t1, t2,
+        time, excited_state_population)``; PennyLane's is (pe, t1, t2, tg)."""
+        return self._channel("thermal_relaxation", wire, (t1, t2, time, excited_population))
+
+    def reset_error(self, p0: ParamValue, p1: ParamValue, wire: int) -> "Circuit":
+        """Reset to |0> with probability p0, to |1> with probability p1 (PennyLane
+        ``ResetError``, Aer ``reset_error``)."""
+        return self._channel("reset_error", wire, (p0, p1))
+
+    def kraus(self, matrices, wires: int | Sequence[int]) -> "Circuit":
+        """Any channel from its Kraus operators ``(K, d, d)`` (or ``(B, K, d, d)`` per
+        sample), checked to be trace preserving: sum_k K_k^dagger K_k = I."""
+        wires = _wire_tuple(wires)
+        m = _as_complex_tensor(matrices)
+        check_kraus(m)
+        if m.shape[-1] != 2 ** len(wires):
+            raise ValueError(f"Kraus operators of size {m.shape[-1]} do not act on {len(wires)} wire(s)")
+        return self._channel("kraus", wires, (), m)
 
     # --- measurement, reset, classical control ------------------------------------------
 

@@ -16,7 +16,8 @@ import torch
 
 from .circuit import Circuit
 from .fuse import DenseStep, FusionConfig, InstructionStep, PhaseStep, ProductStep, plan_for
-from .instructions import Measure, Operation
+from .channels import channel_operators, check_values
+from .instructions import Channel, Measure, Operation
 from .operators import OpMatrices, instruction_operator, product_state, step_operator
 from .statevector import StateVector
 
@@ -50,7 +51,7 @@ def run(
     fused path is tested against). ``initial_index`` says the state is that basis state,
     which lets the plan start with a product state.
     """
-    steps = plan_for(circuit, values, config, state.rows, initial_index is not None)
+    steps = plan_for(circuit, values, config, state.fusion_rows, initial_index is not None)
     cached = frozenset(i for s in steps if s.constant for i in s.ops)  # operators kept with the plan
     mats = OpMatrices(circuit.ops, values, state.dtype, state.device, skip=cached)
     ctx = Run(circuit, mats, bits, generator, initial_index)
@@ -101,9 +102,17 @@ def _(op: Operation, state: StateVector, ctx: Run, step: InstructionStep) -> Non
 @apply_instruction.register
 def _(op: Measure, state: StateVector, ctx: Run, step: InstructionStep) -> None:
     if op.clbit is None:  # nothing recorded: a plain reset (or a discarded measurement)
-        state.reset(op.wire, ctx.generator) if op.reset else state.measure(op.wire, ctx.generator)
+        state.measure(op.wire, ctx.generator, reset=op.reset, record=False)
         return
     ctx.bits[:, op.clbit] = state.measure(op.wire, ctx.generator, reset=op.reset)
+
+
+@apply_instruction.register
+def _(op: Channel, state: StateVector, ctx: Run, step: InstructionStep) -> None:
+    values = ctx.mats.values[step.op]
+    check_values(op.kind, values)  # symbols are only checked once bound
+    ops = channel_operators(op.kind, values, op.data, state.dtype, state.device)
+    state.apply_channel(ops, op.wires, ctx.generator)
 
 
 def _condition_holds(op: Operation, bits: torch.Tensor) -> torch.Tensor:

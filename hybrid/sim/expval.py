@@ -31,6 +31,10 @@ def expval(
     device: str | torch.device = "auto",
     diff_method: str = "backprop",
     fusion: FusionConfig | bool = True,
+    noise=None,
+    method: str = "auto",
+    trajectories: int | None = None,
+    seed: int | None = None,
 ) -> torch.Tensor:
     """<psi|H|psi> for one observable or a list of them, differentiable.
 
@@ -42,6 +46,10 @@ def expval(
         with the number of gates); ``"adjoint"``: the adjoint method (a few states of
         memory, one backward sweep for all observables); ``"parameter-shift"``: shifted
         forward runs, as on hardware (2 runs per parameter, 4 for controlled rotations).
+
+    ``noise``/``method``/``trajectories``/``seed`` are :func:`~hybrid.simulate`'s; a noisy
+    run is differentiated by ``"backprop"`` (exact with ``method="density_matrix"``,
+    including gradients with respect to noise parameters).
     """
     if diff_method not in DIFF_METHODS:
         raise ValueError(f"unknown diff_method {diff_method!r}; use one of {', '.join(DIFF_METHODS)}")
@@ -51,12 +59,20 @@ def expval(
         raise ValueError("expval() needs at least one observable")
     if diff_method == "backprop":
         state = simulate(
-            circuit, params, initial_state=initial_state, dtype=dtype, device=device, fusion=fusion
-        )
-        out = state.statevector.expvals(obs)  # (B, n_obs)
+            circuit, params, initial_state=initial_state, dtype=dtype, device=device, fusion=fusion,
+            noise=noise, method=method, trajectories=trajectories, seed=seed,
+        )  # fmt: skip
+        sv = state.statevector
+        out = sv.trajectory_mean(sv.expvals(obs))  # (B, n_obs)
         if not state.batched:
             out = out[0]
         return out[..., 0] if single else out
+    if noise is not None or circuit.has_noise or method in ("density_matrix", "trajectories"):
+        raise ValueError(
+            f"diff_method={diff_method!r} runs noiseless statevectors only; a noisy circuit (channels or a "
+            "noise model) is differentiated with diff_method='backprop' (method='density_matrix' is exact, "
+            "noise parameters included)"
+        )
     return _custom_gradient(circuit, obs, params, initial_state, dtype, device, diff_method, fusion, single)
 
 

@@ -32,9 +32,10 @@ from typing import ClassVar, Mapping, Protocol, Sequence
 import torch
 
 from . import gates as g
-from .params import ParamValue, check_value
+from .channels import ChannelKind, check_values
+from .params import ParamExpr, ParamValue, check_value
 
-__all__ = ["Instruction", "Operation", "Measure", "Condition"]
+__all__ = ["Instruction", "Operation", "Measure", "Condition", "Channel"]
 
 WireMap = Sequence[int] | Mapping[int, int]  # old wire -> new wire (index or mapping)
 
@@ -236,3 +237,62 @@ class Measure:
 
     def check_params(self) -> None:
         return None
+
+
+@dataclass(frozen=True, eq=False)
+class Channel:
+    """A noise channel on ``wires`` (see :mod:`.channels` for each kind's Kraus operators).
+
+    ``params`` are its probabilities, rates or times (numbers, tensors -- batched and
+    differentiable -- or symbols); ``data`` holds a ``kraus`` channel's operators
+    ``(K, d, d)`` / ``(B, K, d, d)`` or a ``pauli_error``'s Pauli word.
+    """
+
+    kind: ChannelKind
+    wires: tuple[int, ...]
+    params: tuple[ParamValue, ...] = ()
+    data: object = None
+
+    condition: ClassVar[None] = None
+    unitary: ClassVar[bool] = False
+    clbits: ClassVar[tuple] = ()
+
+    @property
+    def all_wires(self) -> tuple[int, ...]:
+        return self.wires
+
+    @property
+    def name(self) -> str:
+        return self.kind.name
+
+    @property
+    def tensors(self) -> tuple[torch.Tensor, ...]:
+        return (self.data,) if isinstance(self.data, torch.Tensor) else ()
+
+    @property
+    def batch_size(self) -> int | None:
+        """Batch size of per-sample Kraus operators ``(B, K, d, d)``; ``None`` otherwise."""
+        data = self.data
+        return data.shape[0] if isinstance(data, torch.Tensor) and data.dim() == 4 else None
+
+    def remap(self, wires: WireMap, clbits: WireMap | None = None) -> "Channel":
+        return replace(self, wires=tuple(wires[w] for w in self.wires))
+
+    def inverse(self) -> "Channel":
+        raise ValueError(f"cannot invert a {self.name} channel: noise is not reversible; invert only the gates")
+
+    def controlled(self, controls: tuple[int, ...], values: tuple[int, ...]) -> "Channel":
+        raise ValueError(f"cannot control a {self.name} channel; control only the gates of the circuit")
+
+    def conditioned(self, condition: Condition) -> "Channel":
+        raise ValueError(f"a {self.name} channel cannot be classically conditioned")
+
+    def check_params(self) -> None:
+        kind = self.kind
+        if len(self.params) != kind.n_params:
+            names = ", ".join(kind.param_names) or "none"
+            raise ValueError(f"channel {kind.name!r} takes {kind.n_params} parameter(s) ({names}); got {len(self.params)}")
+        for name, p in zip(kind.param_names, self.params):
+            check_value(p, f"channel {kind.name!r} parameter {name!r}")
+        if not any(isinstance(p, ParamExpr) for p in self.params):
+            check_values(kind, [torch.as_tensor(p, dtype=torch.float64).reshape(-1) for p in self.params])

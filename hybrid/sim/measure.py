@@ -15,7 +15,7 @@ import torch
 from .._checks import positive_int
 from .observables import Pauli, PauliSum, Word
 
-__all__ = ["probs", "sample", "sample_probs", "tally", "expval", "expvals", "var", "density_matrix", "apply_pauli_sum"]
+__all__ = ["probs", "marginal", "sample", "sample_probs", "tally", "expval", "expvals", "var", "density_matrix", "apply_pauli_sum"]
 
 
 def _grid(psi: torch.Tensor, n: int) -> torch.Tensor:
@@ -38,15 +38,21 @@ def check_wires(wires: Sequence[int] | None, n: int) -> list[int]:
 
 def probs(psi: torch.Tensor, n: int, wires: Sequence[int] | None = None) -> torch.Tensor:
     """Marginal probabilities ``(B, 2**len(wires))``, index read with ``wires[0]`` as MSB."""
+    return marginal(psi.real**2 + psi.imag**2, n, wires)
+
+
+def marginal(p: torch.Tensor, n: int, wires: Sequence[int] | None = None) -> torch.Tensor:
+    """Marginal ``(B, 2**len(wires))`` of full distributions ``p`` ``(B, 2**n)``
+    (``wires[0]`` the most significant bit of the result's index)."""
     wires = check_wires(wires, n)
-    p = _grid(psi.real**2 + psi.imag**2, n)
+    p = _grid(p, n)
     rest = [a + 1 for a in range(n) if a not in wires]
     if rest:
         p = p.sum(dim=rest)
     # Remaining axes are the kept wires in ascending order; put them in the asked order.
     kept = sorted(wires)
     p = p.permute(0, *(1 + kept.index(w) for w in wires))
-    return p.reshape(psi.shape[0], 2 ** len(wires))
+    return p.reshape(p.shape[0], 2 ** len(wires))
 
 
 def sample(

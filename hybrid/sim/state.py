@@ -8,9 +8,10 @@ import torch
 
 from . import measure
 from .observables import PauliSum, parse_observable
+from .density import DensityMatrix
 from .statevector import StateVector
 
-__all__ = ["State"]
+__all__ = ["State", "apply_readout"]
 
 
 class State:
@@ -23,16 +24,27 @@ class State:
     Wire 0 is the most significant bit.
     """
 
-    def __init__(self, statevector: StateVector, batched: bool, bits: torch.Tensor):
+    def __init__(
+        self,
+        statevector: StateVector | DensityMatrix,
+        batched: bool,
+        bits: torch.Tensor,
+        *,
+        method: str = "statevector",
+        readout: dict[int, torch.Tensor] | None = None,
+    ):
         self._sv = statevector  # rows = batch x trajectories, sample-major
         self.n_qubits = statevector.n_qubits
         self.batched = batched
         self._bits = bits  # (rows, n_clbits), int64
+        self.method = method  # "statevector", "density_matrix" or "trajectories": what ran
+        self.readout = dict(readout or {})  # wire -> 2x2 confusion matrix (rows: true outcome)
 
     def __repr__(self) -> str:
         b = f", batch={self.batch_size}" if self.batched else ""
         t = f", trajectories={self.trajectories}" if self.trajectories > 1 else ""
-        return f"State(n_qubits={self.n_qubits}{b}{t}, dtype={self._sv.dtype}, device={self._sv.device})"
+        return (f"State(n_qubits={self.n_qubits}{b}{t}, method={self.method!r}, "
+                f"dtype={self._sv.dtype}, device={self._sv.device})")  # fmt: skip
 
     def _out(self, t: torch.Tensor):
         return t if self.batched else t[0]
@@ -53,11 +65,17 @@ class State:
         return self._sv.rows // self._sv.trajectories
 
     @property
-    def statevector(self) -> StateVector:
-        """The engine's state object, every trajectory of every sample (for interop)."""
+    def statevector(self) -> StateVector | DensityMatrix:
+        """The engine's state object, every trajectory of every sample (for interop): a
+        :class:`~hybrid.sim.density.DensityMatrix` when the density-matrix method ran."""
         return self._sv
 
     def _single_trajectory(self, what: str) -> None:
+        if isinstance(self._sv, DensityMatrix):
+            raise ValueError(
+                f"State.{what} is a statevector, but this run kept a density matrix (method='density_matrix'); "
+                "use density_matrix(), probs() or expval()"
+            )
         if self.trajectories > 1:
             raise ValueError(
                 f"State.{what} is one statevector per sample, but this state holds {self.trajectories} "
@@ -80,6 +98,8 @@ class State:
     @property
     def trajectory_vectors(self) -> torch.Tensor:
         """Every trajectory's amplitudes, ``(T, 2**n)`` or ``(B, T, 2**n)``."""
+        if isinstance(self._sv, DensityMatrix):
+            self._single_trajectory("trajectory_vectors")
         return self._out(self._per_sample(self._sv.tensor))
 
     @property
@@ -95,12 +115,16 @@ class State:
         return self._out(self._mean(self._sv.probs(wires)))
 
     def sample(self, shots: int, wires: Sequence[int] | None = None, seed: int | None = None) -> torch.Tensor:
-        """0/1 samples, ``(shots, len(wires))`` or ``(B, shots, len(wires))``."""
+        """0/1 samples, ``(shots, len(wires))`` or ``(B, shots, len(wires))``; a noise
+        model's readout errors flip the sampled bits (not the state)."""
         wires = measure.check_wires(wires, self.n_qubits)
-        p = self._mean(self._sv.probs(wires)) if self.trajectories > 1 else None
-        if p is None:
-            return self._out(measure.sample(self._sv.tensor, self.n_qubits, shots, wires, seed))
-        return self._out(measure.sample_probs(p, shots, seed).to(self._sv.device))
+        if self.trajectories == 1 and isinstance(self._sv, StateVector):
+            bits = measure.sample(self._sv.tensor, self.n_qubits, shots, wires, seed)
+        else:
+            bits = measure.sample_probs(self._mean(self._sv.probs(wires)), shots, seed).to(self._sv.device)
+        if self.readout:
+            bits = apply_readout(bits, [self.readout.get(w) for w in wires], seed)
+        return self._out(bits)
 
     def counts(self, shots: int, wires: Sequence[int] | None = None, seed: int | None = None):
         """``{bitstring: count}`` (a list of them when batched)."""
@@ -109,6 +133,15 @@ class State:
     def expval(self, obs: PauliSum | str) -> torch.Tensor:
         """<H>; ``obs`` is a :class:`PauliSum` (or a string such as ``"Z0 Z1"``)."""
         return self._out(self._mean(self._sv.expval(_observable(obs))))
+
+    def expval_stderr(self, obs: PauliSum | str) -> torch.Tensor:
+        """The standard error of :meth:`expval` from the spread of the trajectories
+        (sample standard deviation / sqrt(T)); zero for an exact (single-trajectory) run."""
+        values = self._sv.expval(_observable(obs))
+        if self.trajectories == 1:
+            return self._out(torch.zeros_like(values))
+        spread = self._sv.per_sample(values.detach()).std(dim=1, unbiased=True)
+        return self._out(spread / self.trajectories**0.5)
 
     def var(self, obs: PauliSum | str) -> torch.Tensor:
         """<H^2> - <H>^2 (of the trajectories' mixture, when there are several)."""
@@ -122,6 +155,21 @@ class State:
     def density_matrix(self, wires: Sequence[int] | None = None) -> torch.Tensor:
         """Reduced density matrix of ``wires``, ``(2**k, 2**k)`` or ``(B, 2**k, 2**k)``."""
         return self._out(self._mean(self._sv.density_matrix(wires)))
+
+
+def apply_readout(bits: torch.Tensor, confusion: list, seed: int | None) -> torch.Tensor:
+    """Flip sampled bits ``(B, shots, k)`` by per-wire confusion matrices (``None``: no
+    error): a true outcome ``b`` reads 1 with probability ``confusion[b, 1]``."""
+    gen = torch.Generator().manual_seed(seed + 1) if seed is not None else None  # not the sampling stream
+    out = bits.clone()
+    u = torch.rand(bits.shape, generator=gen, dtype=torch.float64).to(bits.device)
+    for k, m in enumerate(confusion):
+        if m is None:
+            continue
+        m = torch.as_tensor(m, dtype=torch.float64, device=bits.device)
+        p_one = m[bits[..., k], 1]  # P(read 1 | true bit)
+        out[..., k] = (u[..., k] < p_one).long()
+    return out
 
 
 def _observable(obs: PauliSum | str) -> PauliSum:

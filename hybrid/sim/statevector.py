@@ -15,7 +15,7 @@ The pure tensor functions underneath are in :mod:`.kernels` and :mod:`.measure`.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import torch
@@ -24,6 +24,9 @@ from . import measure as readout
 from .gates import Kind
 from .kernels import apply_block, apply_generic, apply_inplace, apply_phase_block, cross_matrix
 from .observables import PauliSum
+
+if TYPE_CHECKING:
+    from .channels import ChannelOperators
 
 __all__ = ["StateVector", "initial_amplitudes"]
 
@@ -106,6 +109,11 @@ class StateVector:
             first.copy_(self._psi)
             self._psi = first
         return 0
+
+    @property
+    def fusion_rows(self) -> int:
+        """How many vectors each gate acts on: the planner's batch."""
+        return self.rows
 
     @staticmethod
     def pair_buffer(psi0: torch.Tensor) -> torch.Tensor:
@@ -191,10 +199,50 @@ class StateVector:
         """A whole-register basis permutation: new amplitude y is old amplitude ``index[y]``."""
         self._psi = self._psi.index_select(1, index.to(self.device))
 
-    def measure(self, wire: int, generator: torch.Generator | None, *, reset: bool = False) -> torch.Tensor:
+    def apply_channel(self, ops: ChannelOperators, wires: Sequence[int], generator: torch.Generator | None) -> None:
+        """One Monte-Carlo step of a noise channel in every row (trajectory).
+
+        A unitary mixture picks ``U_k`` with its fixed probabilities without reading the
+        state, and only the rows that drew a non-identity term are touched. Any other
+        channel picks ``K_k`` with the row's weight ``||K_k psi||^2 = Tr(K_k^dagger K_k
+        rho_W)`` (from the reduced density matrix of ``wires``: one pass) and applies
+        ``K_k / sqrt(weight)``.
+        """
+        rows = self.rows
+        if ops.probabilities is not None:
+            probs = self._per_row(ops.probabilities).expand(rows, -1)
+            choice = _draw(probs, generator).to(self.device)
+            hit = (choice != 0).nonzero().squeeze(1)  # term 0 is the identity
+            if hit.numel():
+                self._apply_rows(hit, ops.unitaries.index_select(0, choice.index_select(0, hit)), wires)
+            return
+        kraus = self._per_row(ops.kraus).expand(rows, -1, -1, -1)  # (rows, K, d, d)
+        reduced = self.density_matrix(wires)  # (rows, d, d)
+        weights = torch.einsum("rkji,rkjl,rli->rk", kraus.conj(), kraus, reduced).real
+        choice = _draw(weights, generator).to(self.device)
+        picked = kraus[torch.arange(rows, device=self.device), choice]  # (rows, d, d)
+        norm = weights.gather(1, choice.unsqueeze(1)).clamp_min(torch.finfo(weights.dtype).tiny).sqrt()
+        self.apply(Kind.DENSE, picked / norm.unsqueeze(-1).to(picked.dtype), wires)
+
+    def _apply_rows(self, rows: torch.Tensor, matrices: torch.Tensor, wires: Sequence[int]) -> None:
+        """Apply per-row ``matrices`` ``(h, d, d)`` to the rows listed in ``rows`` only."""
+        if rows.numel() == self.rows:
+            self.apply(Kind.DENSE, matrices, wires)
+            return
+        part = StateVector(self._psi.index_select(0, rows), self.n_qubits)
+        part.apply(Kind.DENSE, matrices, wires)
+        if self.inplace:
+            self._psi.index_copy_(0, rows, part.tensor)
+        else:
+            self._psi = self._psi.index_copy(0, rows, part.tensor)
+
+    def measure(
+        self, wire: int, generator: torch.Generator | None, *, reset: bool = False, record: bool = True
+    ) -> torch.Tensor:
         """Measure ``wire`` in every row: draw an outcome from the row's own state (seeded),
         collapse and renormalise, and with ``reset`` return the wire to |0>. Returns the
-        outcomes ``(rows,)`` as 0/1 integers."""
+        outcomes ``(rows,)`` as 0/1 integers. (``record`` is for the density matrix's
+        sake: a statevector row must pick an outcome either way.)"""
         batch = self.rows
         # (rows, left, 2, right): three axes whatever n is, so reductions and updates stay fast.
         psi = self._psi.reshape(batch, 2**wire, 2, -1)
@@ -275,6 +323,15 @@ class StateVector:
         return cross_matrix(
             self._grid(), other._grid(), self._axes(wires), self._axes(controls), control_values, diagonal
         )
+
+
+def _draw(weights: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    """One index per row drawn from unnormalised ``weights`` ``(rows, K)``, on the CPU
+    generator (so a seed gives the same trajectories on every device)."""
+    w = weights.detach().to(torch.float64).cpu().clamp_min(0)
+    cdf = torch.cumsum(w, dim=1)
+    u = torch.rand((w.shape[0], 1), generator=generator, dtype=torch.float64) * cdf[:, -1:]
+    return torch.searchsorted(cdf, u, right=True).clamp_(max=w.shape[1] - 1).squeeze(1)
 
 
 def initial_amplitudes(init, n: int, rows: int, dtype: torch.dtype, dev: torch.device, per_sample: int = 1):
