@@ -1,15 +1,17 @@
 """DensityMatrix: a batch of density matrices, run by the statevector engine's own kernels.
 
-rho (``2**n x 2**n``) is stored flat as a ``2n``-wire vector: wire ``w`` of the circuit is
-the row wire ``w`` and the column wire ``n + w`` (PennyLane's ``qubit_mixed`` layout). A
-gate ``U`` on wires ``W`` is then ``U`` on ``W`` and ``conj(U)`` on ``W + n`` -- two passes
-of the fused statevector kernels, with the same plan the statevector run uses -- and a
-channel with Kraus operators ``K_k`` is one pass of its superoperator ``sum_k K_k (x)
-conj(K_k)`` on the ``2k`` wires ``W`` and ``W + n``. Everything is torch, so autograd
-reaches gate and noise parameters alike.
+rho (``2**n x 2**n``) is stored flat as a ``2n``-wire vector whose wire ``w`` has its row
+bit on axis ``2w`` and its column bit on axis ``2w + 1`` (index bits ``r0 c0 r1 c1 ...``,
+``r0`` most significant). Keeping each wire's two bits side by side makes a block of
+gates and channels on contiguous wires a block on contiguous axes, so a whole fused
+superoperator (:mod:`.superop`) is one pass of the statevector block kernel, and a
+wire's diagonal is a strided view (its 4 entries ``r c`` = 00, 01, 10, 11; 00 and 11 on
+the diagonal). A gate run alone is ``U`` on the row axes and ``conj(U)`` on the column
+axes; a channel alone is its superoperator ``sum_k K_k (x) conj(K_k)`` on both. Every
+step is torch, so autograd reaches gate and noise parameters alike.
 
-The object answers the same calls as :class:`~hybrid.sim.statevector.StateVector`, so
-:mod:`.execute` runs a plan on either without knowing which it holds.
+The object answers the same calls as :class:`~hybrid.sim.statevector.StateVector` (and
+plans its own run), so :mod:`.execute` runs either without knowing which it holds.
 """
 
 from __future__ import annotations
@@ -20,13 +22,15 @@ import torch
 
 from . import measure as readout
 from .channels import ChannelOperators
+from .fuse import InstructionStep
 from .gates import Kind
 from .kernels import apply_generic
 from .memory import MemoryLimitError, check_fits
 from .observables import Pauli, PauliSum, Word
 from .statevector import StateVector
+from .superop import channel_superop, plan_superops
 
-__all__ = ["DensityMatrix", "density_bytes", "check_density_fits"]
+__all__ = ["DensityMatrix", "density_bytes", "check_density_fits", "interleave", "deinterleave"]
 
 
 def density_bytes(n_qubits: int, dtype: torch.dtype) -> int:
@@ -59,7 +63,12 @@ class DensityMatrix:
     @staticmethod
     def from_vectors(psi: torch.Tensor, n_qubits: int, **kwargs) -> "DensityMatrix":
         """The pure states ``|psi><psi|`` of a ``(rows, 2**n)`` batch."""
-        return DensityMatrix(_outer(psi), n_qubits, **kwargs)
+        return DensityMatrix(interleave(_outer(psi), n_qubits), n_qubits, **kwargs)
+
+    @staticmethod
+    def from_matrices(rho: torch.Tensor, n_qubits: int, **kwargs) -> "DensityMatrix":
+        """States from ``(rows, 2**n, 2**n)`` matrices."""
+        return DensityMatrix(interleave(rho.reshape(rho.shape[0], -1), n_qubits), n_qubits, **kwargs)
 
     def __repr__(self) -> str:
         return f"DensityMatrix(n_qubits={self.n_qubits}, rows={self.rows}, dtype={self.dtype}, device={self.device})"
@@ -68,14 +77,14 @@ class DensityMatrix:
 
     @property
     def tensor(self) -> torch.Tensor:
-        """The flattened matrices, ``(rows, 4**n)``."""
+        """The stored entries, ``(rows, 4**n)``, interleaved (``r0 c0 r1 c1 ...``)."""
         return self._vec.tensor
 
     @property
     def matrices(self) -> torch.Tensor:
-        """The density matrices, ``(rows, 2**n, 2**n)``."""
+        """The density matrices, ``(rows, 2**n, 2**n)`` (a reordered copy)."""
         d = 2**self.n_qubits
-        return self._vec.tensor.view(self.rows, d, d)
+        return deinterleave(self.tensor, self.n_qubits).reshape(self.rows, d, d)
 
     @property
     def rows(self) -> int:
@@ -93,61 +102,42 @@ class DensityMatrix:
     def inplace(self) -> bool:
         return self._vec.inplace
 
-    @property
-    def fusion_rows(self) -> int:
-        """How many vectors a gate on the row wires acts on: the planner's batch."""
-        return self.rows * 2**self.n_qubits
-
-    def _columns(self, wires: Sequence[int]) -> list[int]:
-        return [w + self.n_qubits for w in wires]
-
     def per_sample(self, t: torch.Tensor) -> torch.Tensor:
         return self._vec.per_sample(t)
 
     def trajectory_mean(self, t: torch.Tensor) -> torch.Tensor:
         return self._vec.trajectory_mean(t)
 
+    def plan(self, circuit, values, config, product_start: bool) -> tuple:
+        """Superoperator blocks (:mod:`.superop`), or one instruction at a time without a config."""
+        if config is None:
+            return tuple(InstructionStep(i) for i in range(len(circuit)))
+        return plan_superops(circuit, config)
+
     # --- evolution --------------------------------------------------------------------------
 
     def apply(self, kind: Kind, matrix, wires, controls=(), control_values=(), where=None) -> None:
         """``U rho U^dagger`` for one gate (see :meth:`StateVector.apply`)."""
-        self._vec.apply(kind, matrix, wires, controls, control_values, where)
-        self._vec.apply(kind, _conj(kind, matrix), self._columns(wires), self._columns(controls), control_values, where)
+        rows, cols = _rows(wires), _cols(wires)
+        self._vec.apply(kind, matrix, rows, _rows(controls), control_values, where)
+        self._vec.apply(kind, _conj(kind, matrix), cols, _cols(controls), control_values, where)
 
-    def apply_block(self, matrix: torch.Tensor, wires: Sequence[int]) -> None:
-        self._vec.apply_block(matrix, wires)
-        self._vec.apply_block(matrix.conj(), self._columns(wires))
-
-    def apply_phases(self, phases: torch.Tensor, wires: Sequence[int]) -> None:
-        self._vec.apply_phases(phases, wires)
-        self._vec.apply_phases(phases.conj(), self._columns(wires))
-
-    def load_product(self, first: torch.Tensor, rest: torch.Tensor) -> None:
-        first, rest = self._vec._per_row(first), self._vec._per_row(rest)
-        psi = (first.unsqueeze(-1) * rest.unsqueeze(-2)).reshape(first.shape[0], -1)
-        rho = _outer(psi).expand(self.rows, -1)
-        if self.inplace:
-            self._vec.tensor.copy_(rho)
-        else:
-            self._vec = StateVector(rho.contiguous(), 2 * self.n_qubits, trajectories=self.trajectories)
-
-    def gather(self, index: torch.Tensor) -> None:
-        index = index.to(self.device)
-        m = self.matrices.index_select(1, index).index_select(2, index)
-        self._vec = StateVector(m.reshape(self.rows, -1), 2 * self.n_qubits, inplace=self.inplace,
-                                trajectories=self.trajectories)  # fmt: skip
+    def apply_superop(self, matrix: torch.Tensor, wires: Sequence[int]) -> None:
+        """A fused ``(Bm, 4**k, 4**k)`` superoperator on the contiguous ``wires``: one pass."""
+        self._vec.apply_block(matrix, list(range(2 * wires[0], 2 * wires[-1] + 2)))
 
     def apply_channel(self, ops: ChannelOperators, wires: Sequence[int], generator=None) -> None:
-        """``sum_k K_k rho K_k^dagger``: one pass of the superoperator on ``wires`` and their
-        column wires (exact; ``generator`` is unused)."""
-        kraus = ops.kraus  # (Bm, K, d, d)
-        d = kraus.shape[-1]
-        superop = torch.einsum("bkij,bklm->biljm", kraus, kraus.conj()).reshape(-1, d * d, d * d)
-        superop = self._vec._per_row(superop)
-        axes = [w + 1 for w in list(wires) + self._columns(wires)]
-        grid = self._vec.tensor.view((self.rows,) + (2,) * (2 * self.n_qubits))
-        updated = apply_generic(grid, Kind.DENSE, superop, axes)
+        """``sum_k K_k rho K_k^dagger`` on ``wires`` (exact; ``generator`` is unused)."""
+        superop = self._vec._per_row(channel_superop(ops.kraus))
+        grid = self.tensor.view((self.rows,) + (2,) * (2 * self.n_qubits))
+        updated = apply_generic(grid, Kind.DENSE, superop, [a + 1 for a in _rows(wires) + _cols(wires)])
         self._replace(updated.reshape(self.rows, -1))
+
+    def gather(self, index: torch.Tensor) -> None:
+        """A whole-register basis permutation: ``P rho P^T``."""
+        index = index.to(self.device)
+        m = self.matrices.index_select(1, index).index_select(2, index)
+        self._replace(interleave(m.reshape(self.rows, -1), self.n_qubits))
 
     def measure(self, wire: int, generator=None, *, reset: bool = False, record: bool = True) -> torch.Tensor:
         """Measure ``wire``. Recorded: draw an outcome per row from rho's own probabilities
@@ -155,24 +145,23 @@ class DensityMatrix:
         measurement nobody reads only removes the wire's coherences. With ``reset`` the
         wire then returns to |0> (|1><1| moves onto |0><0|). Returns the outcomes
         ``(rows,)`` (zeros when unrecorded)."""
-        n, rows = self.n_qubits, self.rows
-        # (rows, left, row bit, middle, column bit, right)
-        blocks = self.tensor.reshape(rows, 2**wire, 2, 2 ** (n - 1), 2, 2 ** (n - wire - 1))
+        rows = self.rows
+        blocks = self.tensor.reshape(rows, 4**wire, 4, -1)  # the wire's (row, column) entries: 00 01 10 11
         real = self.tensor.real.dtype
         if record:
             p1 = self.probs([wire])[:, 1]  # (rows,)
             u = torch.rand(rows, generator=generator, dtype=torch.float64).to(self.device)
             outcome = u < p1.detach().to(torch.float64)
             p = torch.where(outcome, p1, 1 - p1).clamp_min(torch.finfo(p1.dtype).tiny)
-            pick = torch.stack([~outcome, outcome], dim=1).to(real)  # (rows, 2)
-            mask = pick.unsqueeze(2) * pick.unsqueeze(1) / p.reshape(rows, 1, 1)  # keeps the (b, b) block
+            mask = torch.stack([~outcome, torch.zeros_like(outcome), torch.zeros_like(outcome), outcome], 1)
+            mask = mask.to(real) / p.unsqueeze(1)  # (rows, 4): keeps the outcome's diagonal entry
         else:
             outcome = torch.zeros(rows, dtype=torch.bool, device=self.device)
-            mask = torch.eye(2, dtype=real, device=self.device).expand(rows, 2, 2)  # drops the coherences
-        new = blocks * mask.reshape(rows, 1, 2, 1, 2, 1)
+            mask = torch.tensor([1.0, 0.0, 0.0, 1.0], dtype=real, device=self.device).expand(rows, 4)
+        new = blocks * mask.reshape(rows, 1, 4, 1)
         if reset:
             moved = torch.zeros_like(new)
-            moved[:, :, 0, :, 0] = new[:, :, 0, :, 0] + new[:, :, 1, :, 1]
+            moved[:, :, 0] = new[:, :, 0] + new[:, :, 3]
             new = moved
         self._replace(new.reshape(rows, -1))
         return outcome.long()
@@ -184,12 +173,15 @@ class DensityMatrix:
         if self.inplace:
             self._vec.tensor.copy_(tensor)
         else:
-            self._vec = StateVector(tensor, 2 * self.n_qubits, trajectories=self.trajectories)
+            self._vec = StateVector(tensor.contiguous(), 2 * self.n_qubits, trajectories=self.trajectories)
 
     # --- readout, per row -------------------------------------------------------------------
 
     def _diagonal(self) -> torch.Tensor:
-        return self.matrices.diagonal(dim1=1, dim2=2).real  # (rows, 2**n)
+        """rho's diagonal ``(rows, 2**n)``, real: the 00 and 11 entries of every wire."""
+        n = self.n_qubits
+        view = self.tensor.reshape((self.rows,) + (4,) * n)[(slice(None),) + (slice(0, 4, 3),) * n]
+        return view.real.reshape(self.rows, 2**n)
 
     def probs(self, wires: Sequence[int] | None = None) -> torch.Tensor:
         return readout.marginal(self._diagonal(), self.n_qubits, wires)
@@ -198,34 +190,71 @@ class DensityMatrix:
         return self.expvals((obs,))[:, 0]
 
     def expvals(self, observables: Sequence[PauliSum]) -> torch.Tensor:
-        """Tr(rho H) per row, ``(rows, n_obs)``: each Pauli word reads ``2**n`` entries."""
+        """Tr(rho H) per row, ``(rows, n_obs)``: Z-only sets from the diagonal in one
+        product; otherwise each Pauli word from the reduced matrix of its own wires."""
         n = self.n_qubits
         for obs in observables:
             readout._check_observable(obs, n)
         table = readout.diagonal_table(n, tuple(observables), self.tensor.real.dtype, self.device)
         if table is not None:
             return self._diagonal() @ table
-        m = self.matrices
-        return torch.stack([_trace_with(m, n, obs).real for obs in observables], dim=-1)
+        return torch.stack([self._trace(obs.terms) for obs in observables], dim=-1)
+
+    def _trace(self, terms) -> torch.Tensor:
+        """sum_t c_t Tr(rho P_t) for ``(coeff, word)`` terms, ``(rows,)`` real."""
+        total = torch.zeros(self.rows, dtype=self.tensor.real.dtype, device=self.device)
+        for coeff, word in terms:
+            if not word:
+                total = total + coeff * self._diagonal().sum(-1)
+                continue
+            wires = [w for w, _ in word]
+            reduced = self.density_matrix(wires)  # (rows, d, d)
+            pauli = _word_matrix(word, self.dtype, self.device)
+            total = total + (coeff * torch.einsum("rij,ji->r", reduced, pauli)).real
+        return total
 
     def var(self, obs: PauliSum) -> torch.Tensor:
-        """Tr(rho H^2) - Tr(rho H)^2: H applied to rho's columns, then traced with H."""
-        n, d = self.n_qubits, 2**self.n_qubits
-        columns = self.matrices.transpose(1, 2).reshape(-1, d)  # row j: column j of rho
-        h_rho = readout.apply_pauli_sum(columns, n, obs).reshape(self.rows, d, d).transpose(1, 2)
-        second = _trace_with(h_rho, n, obs).real
-        return second - self.expval(obs) ** 2
+        """Tr(rho H^2) - Tr(rho H)^2, with H^2 expanded into Pauli words."""
+        readout._check_observable(obs, self.n_qubits)
+        return self._trace(_square(obs)) - self.expval(obs) ** 2
 
     def density_matrix(self, wires: Sequence[int] | None = None) -> torch.Tensor:
         """Reduced density matrices ``(rows, 2**k, 2**k)`` of ``wires`` (partial trace)."""
         n = self.n_qubits
         wires = readout.check_wires(wires, n)
-        rest = [w for w in range(n) if w not in wires]
-        grid = self.tensor.reshape((self.rows,) + (2,) * (2 * n))
-        order = [1 + w for w in wires] + [1 + w for w in rest] + [1 + n + w for w in wires] + [1 + n + w for w in rest]
-        k, r = 2 ** len(wires), 2 ** len(rest)
-        moved = grid.permute(0, *order).reshape(self.rows, k, r, k, r)
-        return torch.einsum("aibjb->aij", moved)
+        traced = [w for w in range(n) if w not in wires]
+        # Traced wires keep only their diagonal entries (00, 11): a strided view, then a sum.
+        index = [slice(None)] + [slice(None) if w in wires else slice(0, 4, 3) for w in range(n)]
+        view = self.tensor.reshape((self.rows,) + (4,) * n)[tuple(index)]
+        kept = view.sum(dim=[1 + w for w in traced]) if traced else view  # (rows, 4 per kept wire, ascending)
+        k = len(wires)
+        order = sorted(wires)
+        grid = kept.reshape((self.rows,) + (2, 2) * k)  # (r, c) per kept wire, ascending
+        perm = [1 + 2 * order.index(w) for w in wires] + [2 + 2 * order.index(w) for w in wires]
+        return grid.permute(0, *perm).reshape(self.rows, 2**k, 2**k)
+
+
+def interleave(flat: torch.Tensor, n: int) -> torch.Tensor:
+    """``(rows, 4**n)`` entries in matrix order (all row bits, then all column bits) ->
+    the stored order ``r0 c0 r1 c1 ...``."""
+    rows = flat.shape[0]
+    order = [a for w in range(n) for a in (1 + w, 1 + n + w)]
+    return flat.reshape((rows,) + (2,) * (2 * n)).permute(0, *order).reshape(rows, -1)
+
+
+def deinterleave(flat: torch.Tensor, n: int) -> torch.Tensor:
+    """The inverse of :func:`interleave`."""
+    rows = flat.shape[0]
+    order = [1 + 2 * w for w in range(n)] + [2 + 2 * w for w in range(n)]
+    return flat.reshape((rows,) + (2,) * (2 * n)).permute(0, *order).reshape(rows, -1)
+
+
+def _rows(wires: Sequence[int]) -> list[int]:
+    return [2 * w for w in wires]
+
+
+def _cols(wires: Sequence[int]) -> list[int]:
+    return [2 * w + 1 for w in wires]
 
 
 def _outer(psi: torch.Tensor) -> torch.Tensor:
@@ -237,33 +266,47 @@ def _conj(kind: Kind, matrix):
     return matrix if kind is Kind.PERMUTATION else matrix.conj()
 
 
-def _trace_with(m: torch.Tensor, n: int, obs: PauliSum) -> torch.Tensor:
-    """Tr(H m) per row for ``(rows, 2**n, 2**n)`` matrices, ``(rows,)`` complex."""
-    total = torch.zeros(m.shape[0], dtype=m.dtype, device=m.device)
-    for coeff, word in obs.terms:
-        total = total + coeff * _word_trace(m, n, word)
-    return total
 
 
-def _word_trace(m: torch.Tensor, n: int, word: Word) -> torch.Tensor:
-    """Tr(P m) = sum_j i^{nY} (-1)^{|(j^x) & z|} m[j^x, j] for P = i^{nY} X^x Z^z (Y = iXZ)."""
-    x = z = n_y = 0
-    for wire, pauli in word:
-        bit = 1 << (n - 1 - wire)
-        if pauli in (Pauli.X, Pauli.Y):
-            x |= bit
-        if pauli in (Pauli.Z, Pauli.Y):
-            z |= bit
-        n_y += pauli is Pauli.Y
-    j = torch.arange(2**n, device=m.device)
-    k = j ^ x
-    sign = 1 - 2 * (_popcount(k & z, n) & 1)  # (-1)^{|k & z|}
-    entries = m[:, k, j]  # (rows, 2**n): m[j^x, j]
-    return (entries * sign.to(m.real.dtype)).sum(-1) * (1j**n_y)
+def _word_matrix(word: Word, dtype, device) -> torch.Tensor:
+    """The Pauli word's matrix on its own wires (in the word's order)."""
+    m = torch.ones((1, 1), dtype=dtype)
+    for _, pauli in word:
+        m = torch.kron(m, torch.tensor(_PAULI[pauli], dtype=dtype))
+    return m.to(device)
 
 
-def _popcount(v: torch.Tensor, n: int) -> torch.Tensor:
-    count = torch.zeros_like(v)
-    for b in range(n):
-        count += (v >> b) & 1
-    return count
+_PAULI = {Pauli.X: ((0, 1), (1, 0)), Pauli.Y: ((0, -1j), (1j, 0)), Pauli.Z: ((1, 0), (0, -1))}
+
+# Products of single-qubit Paulis: (a, b) -> (phase, a b).
+_PRODUCT = {
+    (Pauli.X, Pauli.Y): (1j, Pauli.Z), (Pauli.Y, Pauli.X): (-1j, Pauli.Z),
+    (Pauli.Y, Pauli.Z): (1j, Pauli.X), (Pauli.Z, Pauli.Y): (-1j, Pauli.X),
+    (Pauli.Z, Pauli.X): (1j, Pauli.Y), (Pauli.X, Pauli.Z): (-1j, Pauli.Y),
+}  # fmt: skip
+
+
+def _multiply(a: Word, b: Word) -> tuple[complex, Word]:
+    """The product of two Pauli words as ``(phase, word)``."""
+    phase: complex = 1
+    paulis = dict(a)
+    for wire, p in b:
+        q = paulis.get(wire)
+        if q is None:
+            paulis[wire] = p
+        elif q is p:
+            del paulis[wire]
+        else:
+            factor, paulis[wire] = _PRODUCT[(q, p)]
+            phase *= factor
+    return phase, tuple(sorted(paulis.items()))
+
+
+def _square(obs: PauliSum) -> list[tuple[float, Word]]:
+    """H^2 as real-weighted Pauli words (the imaginary parts cancel in pairs)."""
+    terms: dict[Word, complex] = {}
+    for ca, wa in obs.terms:
+        for cb, wb in obs.terms:
+            phase, word = _multiply(wa, wb)
+            terms[word] = terms.get(word, 0) + ca * cb * phase
+    return [(c.real, w) for w, c in terms.items() if abs(c) > 0]

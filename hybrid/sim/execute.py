@@ -15,11 +15,13 @@ from dataclasses import dataclass
 import torch
 
 from .circuit import Circuit
-from .fuse import DenseStep, FusionConfig, InstructionStep, PhaseStep, ProductStep, plan_for
+from .fuse import DenseStep, FusionConfig, InstructionStep, PhaseStep, ProductStep
 from .channels import channel_operators, check_values
 from .instructions import Channel, Measure, Operation
-from .operators import OpMatrices, instruction_operator, product_state, step_operator
+from .operators import OpMatrices, cached_or_built, instruction_operator, product_state, step_operator
+from .density import DensityMatrix
 from .statevector import StateVector
+from .superop import SuperopStep, superop_matrix
 
 __all__ = ["Run", "run", "apply_step", "apply_instruction"]
 
@@ -51,7 +53,7 @@ def run(
     fused path is tested against). ``initial_index`` says the state is that basis state,
     which lets the plan start with a product state.
     """
-    steps = plan_for(circuit, values, config, state.fusion_rows, initial_index is not None)
+    steps = state.plan(circuit, values, config, initial_index is not None)
     cached = frozenset(i for s in steps if s.constant for i in s.ops)  # operators kept with the plan
     mats = OpMatrices(circuit.ops, values, state.dtype, state.device, skip=cached)
     ctx = Run(circuit, mats, bits, generator, initial_index)
@@ -78,6 +80,15 @@ def _(step: DenseStep, state: StateVector, ctx: Run) -> None:
 @apply_step.register
 def _(step: PhaseStep, state: StateVector, ctx: Run) -> None:
     state.apply_phases(step_operator(step, ctx.mats), step.wires)
+
+
+@apply_step.register
+def _(step: SuperopStep, state: DensityMatrix, ctx: Run) -> None:
+    state.apply_superop(_superop(step, ctx.mats), step.wires)
+
+
+def _superop(step: SuperopStep, mats: OpMatrices):
+    return cached_or_built(step, mats.dtype, mats.device, lambda: superop_matrix(step, mats))
 
 
 @apply_step.register

@@ -113,6 +113,7 @@ class FusionConfig:
     max_diagonal: int = 10
     small_circuit: int = 8
     lookahead: int = 256
+    max_superop: int = 2  # density matrices: gates and channels fused on this many wires (16**k entries)
 
     @staticmethod
     def for_device(device: torch.device) -> "FusionConfig":

@@ -26,7 +26,7 @@ from .params import resolve_param
 
 __all__ = [
     "Values", "OpMatrices", "resolve_values", "dagger", "op_matrix", "grouped_matrices", "parametrised_matrices",
-    "block_operator", "step_operator", "instruction_operator", "product_state", "cached_operators",
+    "block_operator", "step_operator", "instruction_operator", "product_state", "cached_operators", "cached_or_built",
 ]  # fmt: skip
 
 Values = list[torch.Tensor]  # one real tensor of shape (1,) or (B,) per gate parameter
@@ -134,7 +134,7 @@ def cached_operators(step: Step) -> dict:
     return _BUILT.get(step, {})
 
 
-def _once(step: Step, dtype: torch.dtype, dev: torch.device, build):
+def cached_or_built(step, dtype: torch.dtype, dev: torch.device, build):
     """``build()`` once per (dtype, device) for a constant step; afresh for any other."""
     if not step.constant:
         return build()
@@ -149,7 +149,7 @@ def _once(step: Step, dtype: torch.dtype, dev: torch.device, build):
 def step_operator(step: DenseStep | PhaseStep, mats: OpMatrices):
     """:func:`block_operator`, built once per (dtype, device) for a constant step and then
     reused; built afresh on every run for a step whose gates depend on the run's values."""
-    return _once(step, mats.dtype, mats.device, lambda: block_operator(step, mats))
+    return cached_or_built(step, mats.dtype, mats.device, lambda: block_operator(step, mats))
 
 
 def instruction_operator(step, mats: OpMatrices):
@@ -160,7 +160,7 @@ def instruction_operator(step, mats: OpMatrices):
         m = mats[step.op]
         return PermutationIndex.of(m, mats.device) if step.constant and isinstance(m, np.ndarray) else m
 
-    return _once(step, mats.dtype, mats.device, build)
+    return cached_or_built(step, mats.dtype, mats.device, build)
 
 
 def block_operator(step: DenseStep | PhaseStep, mats: OpMatrices):

@@ -196,8 +196,7 @@ def initial_density(init, n: int, rows: int, dtype, dev, per_sample: int, *, inp
         )
     if rho.shape[0] > 1 and per_sample > 1:
         rho = rho.repeat_interleave(per_sample, dim=0)
-    flat = rho.reshape(-1, d * d).expand(rows, d * d).clone()
-    return DensityMatrix(flat, n, inplace=inplace, trajectories=per_sample)
+    return DensityMatrix.from_matrices(rho.expand(rows, d, d), n, inplace=inplace, trajectories=per_sample)
 
 
 def _fusion_config(fusion: FusionConfig | bool, dev: torch.device) -> FusionConfig | None:

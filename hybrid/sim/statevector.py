@@ -110,10 +110,11 @@ class StateVector:
             self._psi = first
         return 0
 
-    @property
-    def fusion_rows(self) -> int:
-        """How many vectors each gate acts on: the planner's batch."""
-        return self.rows
+    def plan(self, circuit, values: list, config, product_start: bool) -> tuple:
+        """The steps a run takes on this state (:func:`.fuse.plan_for`)."""
+        from .fuse import plan_for  # the planner imports the circuit, which must not import the state
+
+        return plan_for(circuit, values, config, self.rows, product_start)
 
     @staticmethod
     def pair_buffer(psi0: torch.Tensor) -> torch.Tensor:
