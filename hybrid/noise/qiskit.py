@@ -15,6 +15,9 @@
   them): errors on gates our converter decomposes (``ecr``, ``rzx``...), errors on
   ``delay``, correlated multi-qubit readout errors. Aer's custom noise passes (the
   ``delay`` relaxation of ``from_backend``) are left out: ``from_qiskit`` drops delays.
+  Qiskit names that convert to one operation here (``u``/``u3``, ``p``/``u1``,
+  ``cp``/``cu1``) share their errors: equal errors are kept once, different ones refused,
+  and an error given to only one of them follows both.
 * :func:`noise_model_from_backend`: Aer's ``NoiseModel.from_backend`` then the above.
 * :func:`channel_to_qiskit`: one of our channels as an Aer ``QuantumError`` on reversed
   wires (Qiskit's matrices read their first qubit as the least significant bit).
@@ -167,16 +170,37 @@ def noise_model_from_qiskit(aer_model, model):
             problems.append(str(exc))
     if problems:
         raise ValueError("cannot convert the Aer noise model: " + "; ".join(sorted(problems)))
-    for name, error in quantum:
-        model.add_gate_error(error_from_qiskit(error), names[name])
-    for name, qubits, error in local:
-        model.add_gate_error(error_from_qiskit(error), names[name], wires=[tuple(int(q) for q in qubits)])
+    # Qiskit names that convert to the same operation (u/u3, p/u1, cp/cu1, u/cu3...) are one
+    # gate here: the same error under both is kept once, different errors are refused.
+    rules: dict[tuple[str, tuple[int, ...] | None], tuple[str, object]] = {}
+    for name, qubits, error in [(n, None, e) for n, e in quantum] + local:
+        key = (names[name], qubits if qubits is None else tuple(int(q) for q in qubits))
+        if key in rules:
+            other, seen = rules[key]
+            if not _same_error(seen, error):
+                where = "all qubits" if key[1] is None else f"qubits {key[1]}"
+                raise ValueError(
+                    f"cannot convert the Aer noise model: Qiskit's {other!r} and {name!r} both become our "
+                    f"{key[0]!r} gate, but their errors on {where} differ"
+                )
+            continue
+        rules[key] = (name, error)
+    for (ours, qubits), (_, error) in rules.items():
+        model.add_gate_error(error_from_qiskit(error), ours, wires=None if qubits is None else [qubits])
     default = aer_model._default_readout_error
     if default is not None:
         model.add_readout_error(_readout(default, "all qubits"))
     for qubits, error in aer_model._local_readout_errors.items():
         model.add_readout_error(_readout(error, f"qubits {tuple(qubits)}"), wires=[int(q) for q in qubits][:1])
     return model
+
+
+def _same_error(a, b) -> bool:
+    if a is b:
+        return True
+    from qiskit.quantum_info import SuperOp
+
+    return a.num_qubits == b.num_qubits and np.allclose(SuperOp(a).data, SuperOp(b).data, atol=1e-12)
 
 
 def _readout(error, where: str) -> np.ndarray:
@@ -193,6 +217,13 @@ def noise_model_from_backend(backend, model, **kwargs):
     """Fill ``model`` from ``qiskit_aer.noise.NoiseModel.from_backend(backend, **kwargs)``
     (gate errors: depolarizing composed with thermal relaxation; readout errors; all from
     the backend's own calibration data, offline for the fake backends)."""
+    from qiskit.providers import BackendV2
+
+    if not isinstance(backend, BackendV2):
+        raise TypeError(
+            "NoiseModel.from_backend() takes a Qiskit BackendV2 (an IBM backend, or an offline fake one such as "
+            f"qiskit_ibm_runtime.fake_provider.FakeManilaV2()); got {type(backend).__name__}"
+        )
     try:
         aer_model = AerNoiseModel.from_backend(backend, **kwargs)
     except Exception as exc:  # noqa: BLE001 - Aer raises several types here
