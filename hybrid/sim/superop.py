@@ -70,6 +70,8 @@ def plan_superops(circuit: Circuit, config: FusionConfig) -> tuple:
             if done[start]:
                 continue
             done[start] = True
+            if isinstance(op, Operation) and not op.all_wires:
+                continue  # a global phase: U rho U^dagger leaves rho as it is
             if not _fusable(op, limit):
                 steps.append(InstructionStep(start, constant=_constant(op)))
                 continue
@@ -78,6 +80,8 @@ def plan_superops(circuit: Circuit, config: FusionConfig) -> tuple:
                 if done[j]:
                     continue
                 other_wires = set(ops[j].all_wires)
+                if not other_wires:
+                    continue  # a global phase (skipped by the loop above)
                 union = wires | other_wires
                 if not (other_wires & blocked) and _fusable(ops[j], limit) and max(union) - min(union) + 1 <= limit:
                     members.append(j)
