@@ -185,3 +185,107 @@ def pauli_sum_matrix(obs, n: int) -> np.ndarray:
             m = embed(PAULI[pauli.value], [wire], n) @ m
         total += coeff * m
     return total
+
+
+# Noise: Kraus operators written out from the conventions table (DESIGN.md section 9), and a
+# dense density-matrix evolution by brute force ---------------------------------------------
+
+I2 = np.eye(2)
+
+
+def _thermal_kraus(t1, t2, time, pe):
+    """Thermal relaxation as a Choi matrix diagonalised by numpy (valid for T2 <= 2 T1)."""
+    r = 1 - np.exp(-time / t1)
+    e = np.exp(-time / t2)
+    # Choi matrix sum_ij |i><j| (x) E(|i><j|), basis |in>|out>.
+    choi = np.zeros((4, 4), dtype=complex)
+    choi[0, 0], choi[1, 1] = 1 - pe * r, pe * r  # |0> -> |0>, |1>
+    choi[2, 2], choi[3, 3] = (1 - pe) * r, 1 - (1 - pe) * r  # |1> -> |0>, |1>
+    choi[0, 3] = choi[3, 0] = e
+    vals, vecs = np.linalg.eigh(choi)
+    return [np.sqrt(max(v, 0)) * vecs[:, i].reshape(2, 2).T for i, v in enumerate(vals) if v > 1e-15]
+
+
+def reference_kraus(op, params: list[float]) -> list[np.ndarray]:
+    """An independent Kraus set for a ``Channel`` record."""
+    name = op.kind.name
+    x, y, z = FIXED["x"], FIXED["y"], FIXED["z"]
+    if name == "depolarizing":
+        (p,) = params
+        return [np.sqrt(1 - p) * I2] + [np.sqrt(p / 3) * m for m in (x, y, z)]
+    if name == "two_qubit_depolarizing":
+        (p,) = params
+        paulis = [I2, x, y, z]
+        out = [np.sqrt(1 - p) * np.eye(4)]
+        out += [np.sqrt(p / 15) * np.kron(a, b) for i, a in enumerate(paulis) for j, b in enumerate(paulis) if i or j]
+        return out
+    if name == "bit_flip":
+        return [np.sqrt(1 - params[0]) * I2, np.sqrt(params[0]) * x]
+    if name == "phase_flip":
+        return [np.sqrt(1 - params[0]) * I2, np.sqrt(params[0]) * z]
+    if name == "pauli_channel":
+        px, py, pz = params
+        return [np.sqrt(1 - px - py - pz) * I2, np.sqrt(px) * x, np.sqrt(py) * y, np.sqrt(pz) * z]
+    if name == "pauli_error":
+        word = np.eye(1)
+        for letter in op.data:
+            word = np.kron(word, {"I": I2, "X": x, "Y": y, "Z": z}[letter])
+        return [np.sqrt(1 - params[0]) * np.eye(len(word)), np.sqrt(params[0]) * word]
+    if name == "amplitude_damping":
+        (g,) = params
+        return [np.array([[1, 0], [0, np.sqrt(1 - g)]]), np.array([[0, np.sqrt(g)], [0, 0]])]
+    if name == "generalized_amplitude_damping":
+        g, p = params
+        a, b = np.sqrt(1 - p), np.sqrt(p)
+        return [a * np.array([[1, 0], [0, np.sqrt(1 - g)]]), a * np.array([[0, np.sqrt(g)], [0, 0]]),
+                b * np.array([[np.sqrt(1 - g), 0], [0, 1]]), b * np.array([[0, 0], [np.sqrt(g), 0]])]  # fmt: skip
+    if name == "phase_damping":
+        (g,) = params
+        return [np.array([[1, 0], [0, np.sqrt(1 - g)]]), np.array([[0, 0], [0, np.sqrt(g)]])]
+    if name == "thermal_relaxation":
+        return _thermal_kraus(*params)
+    if name == "reset_error":
+        p0, p1 = params
+        return [np.sqrt(1 - p0 - p1) * I2, np.sqrt(p0) * np.array([[1, 0], [0, 0]]),
+                np.sqrt(p0) * np.array([[0, 1], [0, 0]]), np.sqrt(p1) * np.array([[0, 0], [1, 0]]),
+                np.sqrt(p1) * np.array([[0, 0], [0, 1]])]  # fmt: skip
+    if name == "kraus":
+        data = op.data.detach().numpy()
+        return list(data if data.ndim == 3 else data[0])
+    raise KeyError(name)
+
+
+def reference_density(circuit: Circuit, sample: int = 0, initial: np.ndarray | None = None) -> np.ndarray:
+    """The exact mixed state of any circuit (channels, measurements, resets, conditions):
+    every classical record is a branch holding its unnormalised rho; the result is their sum."""
+    n = circuit.n_qubits
+    rho = np.zeros((2**n, 2**n), dtype=complex)
+    rho[0, 0] = 1
+    if initial is not None:
+        rho = np.asarray(initial, dtype=complex)
+    branches = {(0,) * circuit.n_clbits: rho}
+    for op in circuit.ops:
+        out: dict = {}
+        for bits, r in branches.items():
+            if isinstance(op, Measure):
+                for outcome in (0, 1):
+                    proj = embed(np.diag([1 - outcome, outcome]).astype(complex), [op.wire], n)
+                    if op.reset and outcome:
+                        proj = embed(FIXED["x"], [op.wire], n) @ proj
+                    new = list(bits)
+                    if op.clbit is not None:
+                        new[op.clbit] = outcome
+                    out[tuple(new)] = out.get(tuple(new), 0) + proj @ r @ proj.conj().T
+                continue
+            params = [_value(p, sample) for p in op.params]
+            if hasattr(op, "kind"):  # a channel
+                ks = [embed(np.asarray(k, dtype=complex), list(op.wires), n) for k in reference_kraus(op, params)]
+                r = sum(k @ r @ k.conj().T for k in ks)
+            else:
+                cond = op.condition
+                if cond is None or all(bits[b] == v for b, v in zip(cond.clbits, cond.bit_values())):
+                    u = op_matrix(op, n, params)
+                    r = u @ r @ u.conj().T
+            out[bits] = out.get(bits, 0) + r
+        branches = out
+    return sum(branches.values())
