@@ -124,7 +124,8 @@ class DensityMatrix:
 
     def load_product(self, first: torch.Tensor, rest: torch.Tensor) -> None:
         first, rest = self._vec._per_row(first), self._vec._per_row(rest)
-        psi = (first.unsqueeze(-1) * rest.unsqueeze(-2)).reshape(first.shape[0], -1)
+        psi = first.unsqueeze(-1) * rest.unsqueeze(-2)  # rows: 1 or the state's, from either factor
+        psi = psi.reshape(psi.shape[0], -1)
         rho = _outer(psi).expand(self.rows, -1)
         if self.inplace:
             self._vec.tensor.copy_(rho)
