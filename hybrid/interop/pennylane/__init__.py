@@ -50,5 +50,6 @@ PennyLane falls back to parameter-shift otherwise (e.g. finite shots).
 """
 
 from .device import HybridQubitDevice
+from .mixed import HybridMixedDevice
 
-__all__ = ["HybridQubitDevice"]
+__all__ = ["HybridQubitDevice", "HybridMixedDevice"]
