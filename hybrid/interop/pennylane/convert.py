@@ -186,7 +186,7 @@ def angle_gate(op: Operator) -> bool:
 
 
 def is_channel(op: Operator) -> bool:
-    """Whether ``op`` is one of PennyLane's noise channels the engine runs."""
+    """Whether ``op`` runs as an engine channel (a PennyLane noise channel or QubitDensityMatrix)."""
     return op.name in CHANNEL_NAMES
 
 

@@ -286,17 +286,18 @@ class HybridQubitDevice(Device):
         """Tapes of one structure as one engine run over a batch of parameter rows."""
         wire_order = self._wire_order(tapes[0])
         compiled = compile_tape(tapes[0].operations, wire_order, structure)
+        # batched: row k is tape k
         state = sim.simulate(
             compiled.circuit, parameter_matrix(compiled, tapes), dtype=self._dtype, device=self._torch_device,
             **self._run_options(tapes[0], compiled.circuit),
-        )  # batched: row k is tape k  # fmt: skip
+        )  # fmt: skip
         per_mp = [analytic(mp, state, wire_order, self._dtype, self._torch_device) for mp in tapes[0].measurements]
         return [_packed(tuple(r[k] for r in per_mp), tape) for k, tape in enumerate(tapes)]
 
     def _execute_one(self, tape, structure=UNKNOWN):
         if tape.shots:
-            seed = int(self._rng.integers(2**31 - 1))
             state = self._simulate(tape, structure)
+            seed = int(self._rng.integers(2**31 - 1))
             return sampled(tape, state, self._wire_order(tape), seed, self._dtype, self._torch_device)
         if has_autograd_params(tape):
             out = autograd_measurements(tape, self._analytic)
