@@ -1,7 +1,9 @@
-"""PennyLane device plugin: ``qml.device("hybrid.qubit", wires=...)`` on the hybrid engine.
+"""PennyLane device plugins: ``qml.device("hybrid.qubit", wires=...)`` (statevector) and
+``qml.device("hybrid.mixed", wires=...)`` (density matrix) on the hybrid engine.
 
 Registered through the ``pennylane.plugins`` entry point as
-``hybrid.qubit = hybrid.interop.pennylane:HybridQubitDevice``; built on PennyLane's
+``hybrid.qubit = hybrid.interop.pennylane:HybridQubitDevice`` and ``hybrid.mixed =
+hybrid.interop.pennylane:HybridMixedDevice``; built on PennyLane's
 current ``pennylane.devices.Device`` API. Arguments: ``wires`` (a count or any hashable
 labels, mapped to engine wires 0..n-1 in device wire order, so amplitudes are in
 PennyLane's order), ``shots``, ``seed`` (sampling), ``dtype``/``c_dtype``
@@ -15,6 +17,16 @@ ControlledPhaseShift, IsingXX/YY/ZZ, QubitUnitary, DiagonalQubitUnitary, GlobalP
 StatePrep/BasisState becomes the initial state. Everything else is decomposed by
 PennyLane's ``decompose`` transform until it reaches that set. Mid-circuit measurements go
 through PennyLane's ``defer_measurements`` (postselection is not supported).
+
+Noise: PennyLane's channels (DepolarizingChannel, BitFlip, PhaseFlip, PauliError,
+AmplitudeDamping, GeneralizedAmplitudeDamping, PhaseDamping, ThermalRelaxationError,
+ResetError, QubitChannel) and QubitDensityMatrix are native too, as the engine's channels.
+``hybrid.mixed`` (:mod:`.mixed`: this device with the engine's ``density_matrix`` method)
+runs them exactly, analytic or with shots, with backprop gradients reaching the noise
+parameters; ``qml.state()`` is then the density matrix, as on ``default.mixed``.
+``hybrid.qubit`` runs them with finite shots only, one statevector trajectory per shot
+(as Aer's statevector method does), and refuses an analytic noisy tape, naming
+``hybrid.mixed``.
 
 Measurements: expval, var, probs, state, density_matrix (and purity, entropies... via
 PennyLane's ``process_state``) analytically; sample, counts, expval, var, probs with
@@ -50,5 +62,6 @@ PennyLane falls back to parameter-shift otherwise (e.g. finite shots).
 """
 
 from .device import HybridQubitDevice
+from .mixed import HybridMixedDevice
 
-__all__ = ["HybridQubitDevice"]
+__all__ = ["HybridQubitDevice", "HybridMixedDevice"]

@@ -27,7 +27,7 @@ import hybrid.sim as sim
 from hybrid.sim.device import real_dtype_of
 
 from .compiled import compile_tape, parameter_vector
-from .convert import NATIVE_GATES, angle_gate, initial_state, is_native, pauli_sum
+from .convert import NATIVE_GATES, angle_gate, initial_state, is_channel, is_native, pauli_sum
 
 __all__ = ["add_adjoint_transforms", "adjoint_derivatives"]
 
@@ -38,7 +38,7 @@ def _null(results):
 
 def _adjoint_op_ok(op) -> bool:
     """Natively run and, if trainable, differentiable by the engine's adjoint sweep."""
-    if not is_native(op):
+    if not is_native(op) or is_channel(op):  # the adjoint sweep needs a pure state
         return False
     trainable = any(math.requires_grad(d) for d in op.data)
     return not trainable or angle_gate(op)

@@ -95,7 +95,7 @@ def structure_key(ops: Sequence[Operator], wire_order: Sequence, memo: dict | No
 
 # Table operations whose hyperparameters change what they do; every other table operation
 # is fixed by its name and wires (CNOT's hyperparameters, say, only restate them).
-_HYPER_SENSITIVE = frozenset({"MultiControlledX"})
+_HYPER_SENSITIVE = frozenset({"MultiControlledX", "PauliError"})
 
 
 def _op_key(op: Operator) -> Hashable | None:

@@ -31,11 +31,12 @@ from pennylane.ops.qubit.state_preparation import StatePrepBase
 
 from hybrid.sim import Circuit, Operation
 from hybrid.sim import gates as g
+from hybrid.sim.channels import safe_sqrt
 from hybrid.sim.observables import Pauli, PauliSum
 from hybrid.sim.params import ParamExpr
 
 __all__ = [
-    "NATIVE_GATES", "TABLE_NAMES", "MATRIX_GATES", "is_native", "append", "initial_state", "angle_gate", "to_circuit", "param_value", "pauli_sum", "to_pennylane",
+    "NATIVE_GATES", "TABLE_NAMES", "MATRIX_GATES", "CHANNEL_NAMES", "is_native", "is_channel", "append", "initial_state", "angle_gate", "to_circuit", "param_value", "pauli_sum", "to_pennylane",
     "from_pauli_sum",
 ]  # fmt: skip
 
@@ -108,14 +109,59 @@ _TABLE: dict[str, Builder] = {
     "GlobalPhase": _global_phase,
 }
 
+
+
+def _kraus_list(c: Circuit, w: list[int], p: list, op: Operator) -> None:
+    """QubitChannel: its Kraus matrices, one data entry each, stacked into ``(K, d, d)``."""
+    mats = [m if isinstance(m, torch.Tensor) else torch.as_tensor(np.asarray(m)) for m in p]
+    like = next((m for m in mats if m.requires_grad), mats[0])
+    c.kraus(torch.stack([m.to(device=like.device) for m in mats]), w)
+
+
+def _replace_state(c: Circuit, w: list[int], p: list, op: Operator) -> None:
+    """QubitDensityMatrix(sigma): the wires' state becomes sigma, wherever it stands (as on
+    default.mixed: rho -> Tr_W(rho) (x) sigma). That is a channel, with Kraus operators
+    sqrt(l_a) |v_a><b| for sigma's eigenpairs (l_a, v_a) and every basis state b of W."""
+    sigma = p[0] if isinstance(p[0], torch.Tensor) else torch.as_tensor(np.asarray(p[0]))
+    sigma = sigma.to(torch.complex128) if not sigma.is_complex() else sigma
+    values, vectors = torch.linalg.eigh(sigma)
+    scaled = (vectors * safe_sqrt(values.clamp_min(0)).to(sigma.dtype)).T  # row a: sqrt(l_a) v_a
+    d = sigma.shape[-1]
+    eye = torch.eye(d, dtype=sigma.dtype, device=sigma.device)
+    c.kraus(torch.einsum("ai,bj->abij", scaled, eye).reshape(d * d, d, d), w)
+
+
+# PennyLane's noise channels (``pennylane.ops.channel``): the engine's channels have the same
+# meanings and parameters, in PennyLane's order except where a builder reorders them.
+_CHANNELS: dict[str, Builder] = {
+    "DepolarizingChannel": lambda c, w, p, op: c.depolarizing(p[0], w[0]),
+    "BitFlip": lambda c, w, p, op: c.bit_flip(p[0], w[0]),
+    "PhaseFlip": lambda c, w, p, op: c.phase_flip(p[0], w[0]),
+    "PauliError": lambda c, w, p, op: c.pauli_error(op.hyperparameters["operators"], p[0], w),
+    "AmplitudeDamping": lambda c, w, p, op: c.amplitude_damping(p[0], w[0]),
+    "GeneralizedAmplitudeDamping": lambda c, w, p, op: c.generalized_amplitude_damping(p[0], p[1], w[0]),
+    "PhaseDamping": lambda c, w, p, op: c.phase_damping(p[0], w[0]),
+    # PennyLane's order is (pe, t1, t2, tg); the engine's is Aer's (t1, t2, time, pe).
+    "ThermalRelaxationError": lambda c, w, p, op: c.thermal_relaxation(p[1], p[2], p[3], w[0], p[0]),
+    "ResetError": lambda c, w, p, op: c.reset_error(p[0], p[1], w[0]),
+    "QubitChannel": _kraus_list,
+    "QubitDensityMatrix": _replace_state,  # not a channel in PennyLane, but one here
+}
+_TABLE.update(_CHANNELS)
+
+CHANNEL_NAMES: frozenset[str] = frozenset(_CHANNELS)
+"""PennyLane operations the engine runs as channels: every one of ``pennylane.ops.channel``
+and QubitDensityMatrix."""
+
 TABLE_NAMES: frozenset[str] = frozenset(_TABLE)
-"""PennyLane operation names the engine builds directly (with or without parameters)."""
+"""PennyLane operation names the engine builds directly (gates and channels)."""
 
 NATIVE_GATES: frozenset[str] = TABLE_NAMES | {f"Adjoint({n})" for n in ("S", "T", "SX")}
 """Names handed to PennyLane's decomposition as the target gate set."""
 
-# Gates whose parameters are matrices: the adjoint method differentiates angles only.
-MATRIX_GATES = frozenset({"QubitUnitary", "DiagonalQubitUnitary"})
+# Operations whose parameters are matrices (they stay data, never symbols); the adjoint
+# method differentiates angles only.
+MATRIX_GATES = frozenset({"QubitUnitary", "DiagonalQubitUnitary", "QubitChannel", "QubitDensityMatrix"})
 
 
 # An operation PennyLane cannot decompose but can write as a matrix runs as a dense
@@ -136,7 +182,12 @@ def angle_gate(op: Operator) -> bool:
     """Whether ``op``'s parameters are gate angles the engine differentiates (not matrices)."""
     if isinstance(op, Adjoint | Controlled) and op.name not in _TABLE:
         return angle_gate(op.base)
-    return op.name in _TABLE and op.name not in MATRIX_GATES
+    return op.name in _TABLE and op.name not in MATRIX_GATES and op.name not in CHANNEL_NAMES
+
+
+def is_channel(op: Operator) -> bool:
+    """Whether ``op`` runs as an engine channel (a PennyLane noise channel or QubitDensityMatrix)."""
+    return op.name in CHANNEL_NAMES
 
 
 def _matrix_only(op: Operator) -> bool:

@@ -24,7 +24,7 @@ from hybrid.sim.device import check_complex_dtype, resolve_device
 from .autograd_bridge import autograd_measurements, has_autograd_params
 from .adjoint import add_adjoint_transforms, adjoint_derivatives
 from .compiled import UNKNOWN, compile_tape, is_number, parameter_matrix, parameter_vector, structure_key
-from .convert import NATIVE_GATES, initial_state, is_native
+from .convert import NATIVE_GATES, initial_state, is_channel, is_native
 from .measure import analytic, sampled
 
 __all__ = ["HybridQubitDevice"]
@@ -89,10 +89,32 @@ def _sample_ok(mp) -> bool:
     return isinstance(mp, SampleMeasurement) and (mp.obs is None or _diagonalisable(mp.obs))
 
 
+def _noise_message(names) -> str:
+    return (
+        f"hybrid.qubit runs noise channels ({', '.join(sorted(names))}) only with finite shots, one "
+        "statevector trajectory per shot; for exact (analytic) results of a noisy circuit use the "
+        "density-matrix device qml.device('hybrid.mixed', wires=...)"
+    )
+
+
+@qml.transform
+def _channels_need_shots(tape):
+    """A statevector holds no mixed state: analytic tapes with channels go to hybrid.mixed."""
+    if not tape.shots:
+        names = {op.name for op in tape.operations if is_channel(op)}
+        if names:
+            raise DeviceError(_noise_message(names))
+    return (tape,), _null
+
+
 @simulator_tracking
 @single_tape_support
 class HybridQubitDevice(Device):
     """A PennyLane device that runs tapes on the hybrid torch statevector engine.
+
+    Noise channels run only with finite shots, as trajectories (one per shot, as Aer's
+    statevector method does); :class:`~.mixed.HybridMixedDevice` (``hybrid.mixed``) is
+    the exact density-matrix device, this class with its method swapped.
 
     Args:
         wires: number of wires or their labels (any hashable); ``None`` takes the tape's.
@@ -104,6 +126,7 @@ class HybridQubitDevice(Device):
     """
 
     _device_options = ()
+    short_name = "hybrid.qubit"
 
     def __init__(self, wires=None, shots=None, seed=None, dtype=None, c_dtype=None, device="auto") -> None:
         super().__init__(wires=wires, shots=shots)
@@ -116,9 +139,11 @@ class HybridQubitDevice(Device):
 
     @property
     def name(self) -> str:
-        return "hybrid.qubit"
+        return self.short_name
 
     # --- configuration --------------------------------------------------------------------
+
+    _fallback_gradient = "adjoint"  # what "best" means when backprop cannot run
 
     def supports_derivatives(self, execution_config: ExecutionConfig | None = None, circuit=None) -> bool:
         """Backprop with torch or autograd (analytic); the adjoint method for expvals."""
@@ -165,16 +190,16 @@ class HybridQubitDevice(Device):
     def setup_execution_config(self, config: ExecutionConfig | None = None, circuit=None) -> ExecutionConfig:
         config = config or ExecutionConfig()
         if config.device_options:
-            raise DeviceError(f"hybrid.qubit takes no device options; got {sorted(config.device_options)}")
+            raise DeviceError(f"{self.name} takes no device options; got {sorted(config.device_options)}")
         mcm = config.mcm_config
         if mcm.mcm_method not in (None, "deferred"):
             raise DeviceError(
-                f"hybrid.qubit runs mid-circuit measurements with mcm_method='deferred' only; "
+                f"{self.name} runs mid-circuit measurements with mcm_method='deferred' only; "
                 f"got {mcm.mcm_method!r}"
             )
         method = config.gradient_method
         if method == "best":
-            method = "backprop" if self._backprop_ok(config, circuit) else "adjoint"
+            method = "backprop" if self._backprop_ok(config, circuit) else self._fallback_gradient
         updates = {
             "gradient_method": method,
             "mcm_config": replace(mcm, mcm_method="deferred"),
@@ -195,6 +220,7 @@ class HybridQubitDevice(Device):
         program.add_transform(
             decompose, stopping_condition=is_native, device_wires=self.wires, target_gates=NATIVE_GATES, name=self.name
         )
+        self._check_noise(program)
         program.add_transform(validate_device_wires, self.wires, name=self.name)
         program.add_transform(
             validate_measurements, analytic_measurements=_analytic_ok, sample_measurements=_sample_ok, name=self.name
@@ -202,10 +228,14 @@ class HybridQubitDevice(Device):
         program.add_transform(_expand_broadcast_with_shots)
         program.add_transform(_split_with_shots)
         if config.gradient_method == "backprop":
-            program.add_transform(no_sampling, name="backprop + hybrid.qubit")
+            program.add_transform(no_sampling, name=f"backprop + {self.name}")
         if config.gradient_method == "adjoint":
             add_adjoint_transforms(program, self.wires)
         return program
+
+    def _check_noise(self, program: CompilePipeline) -> None:
+        """Refuse what this device's method cannot run with channels (analytic tapes here)."""
+        program.add_transform(_channels_need_shots)
 
     # --- execution ------------------------------------------------------------------------
 
@@ -256,9 +286,11 @@ class HybridQubitDevice(Device):
         """Tapes of one structure as one engine run over a batch of parameter rows."""
         wire_order = self._wire_order(tapes[0])
         compiled = compile_tape(tapes[0].operations, wire_order, structure)
+        # batched: row k is tape k
         state = sim.simulate(
-            compiled.circuit, parameter_matrix(compiled, tapes), dtype=self._dtype, device=self._torch_device
-        )  # batched: row k is tape k
+            compiled.circuit, parameter_matrix(compiled, tapes), dtype=self._dtype, device=self._torch_device,
+            **self._run_options(tapes[0], compiled.circuit),
+        )  # fmt: skip
         per_mp = [analytic(mp, state, wire_order, self._dtype, self._torch_device) for mp in tapes[0].measurements]
         return [_packed(tuple(r[k] for r in per_mp), tape) for k, tape in enumerate(tapes)]
 
@@ -279,8 +311,20 @@ class HybridQubitDevice(Device):
         initial = initial_state(tape.operations[0], wire_order) if compiled.prep else None
         return sim.simulate(
             compiled.circuit, parameter_vector(compiled, tape.operations), initial_state=initial,
-            dtype=self._dtype, device=self._torch_device,
+            dtype=self._dtype, device=self._torch_device, **self._run_options(tape, compiled.circuit),
         )  # fmt: skip
+
+    def _run_options(self, tape, circuit: sim.Circuit) -> dict:
+        """The engine method for ``tape``: the statevector, or with channels (finite shots
+        only) one trajectory per shot. The trajectories draw from their own seed: sharing
+        the sampling seed would reuse the same uniform numbers for a channel's choice and
+        for the measured outcome, correlating them."""
+        if not circuit.has_noise:
+            return {"method": "statevector"}
+        if not tape.shots:
+            raise DeviceError(_noise_message({op.name for op in tape.operations if is_channel(op)}))
+        seed = int(self._rng.integers(2**31 - 1))
+        return {"method": "trajectories", "trajectories": tape.shots.total_shots, "seed": seed}
 
     def _analytic(self, tape, structure=UNKNOWN) -> tuple:
         """Exact results of ``tape`` as torch tensors, one per measurement."""

@@ -6,9 +6,16 @@ coefficients...) act through their dense matrix on their own wires only; probs u
 engine's marginals (after the observable's diagonalising gates, for ``probs(op=...)``);
 state, density_matrix, purity, entropies go through PennyLane's ``process_state``.
 
+On a density-matrix state (``hybrid.mixed``) the same Pauli kernels read rho; dense
+observables use the reduced density matrix of their wires; ``state()`` is rho itself and
+``density_matrix(wires)`` the engine's partial trace; purity, entropies and the rest go
+through PennyLane's ``process_density_matrix``.
+
 Finite shots: each group of measurements that share diagonalising gates is sampled once
 (so samples stay correlated across those measurements), with the engine's seeded sampler,
-and each shot bin goes through PennyLane's ``process_samples``.
+and each shot bin goes through PennyLane's ``process_samples``. A state of noisy
+trajectories (``hybrid.qubit`` with channels: one trajectory per shot) gives one sample
+per trajectory, as Aer's statevector method does.
 """
 
 from __future__ import annotations
@@ -18,9 +25,11 @@ from typing import Mapping, Sequence
 import numpy as np
 import pennylane as qml
 import torch
-from pennylane.measurements import ExpectationMP, MeasurementProcess, ProbabilityMP, VarianceMP
+from pennylane.measurements import ExpectationMP, MeasurementProcess, ProbabilityMP, StateMP, VarianceMP
 
 from hybrid.sim import State, simulate
+from hybrid.sim import measure as engine_measure
+from hybrid.sim.density import DensityMatrix
 
 from .convert import pauli_sum, to_circuit
 
@@ -36,7 +45,21 @@ def analytic(mp: MeasurementProcess, state: State, wire_order: Sequence, dtype, 
         if mp.obs is not None:
             state = rotate(state, mp.obs.diagonalizing_gates(), wire_order, dtype, device)
         return state.probs([index[w] for w in (mp.wires or wire_order)])
+    if _is_density(state):
+        return _from_density(mp, state, wire_order, index)
     return mp.process_state(state.vector, qml.wires.Wires(wire_order))
+
+
+def _is_density(state: State) -> bool:
+    return isinstance(state.statevector, DensityMatrix)
+
+
+def _from_density(mp: MeasurementProcess, state: State, wire_order: Sequence, index: Mapping):
+    """State-valued measurements of a density matrix: ``state()`` is rho (as on
+    default.mixed), ``density_matrix(wires)`` its partial trace, the rest PennyLane's."""
+    if isinstance(mp, StateMP):
+        return state.density_matrix([index[w] for w in (mp.wires or wire_order)])
+    return mp.process_density_matrix(state.density_matrix(), qml.wires.Wires(wire_order))
 
 
 def _moment(mp, state: State, index: Mapping) -> torch.Tensor:
@@ -48,6 +71,13 @@ def _moment(mp, state: State, index: Mapping) -> torch.Tensor:
     # Any other observable acts through its dense matrix on its own wires only.
     matrix = qml.matrix(mp.obs, wire_order=mp.obs.wires)
     matrix = matrix if isinstance(matrix, torch.Tensor) else torch.as_tensor(np.asarray(matrix))
+    if _is_density(state):  # Tr(rho_W O) with rho_W the reduced density matrix of O's wires
+        rho = state.density_matrix([index[w] for w in mp.obs.wires])  # (k, k) or (B, k, k)
+        matrix = matrix.to(dtype=rho.dtype, device=rho.device)
+        mean = torch.einsum("...ij,...ji->...", rho, matrix).real
+        if is_var:
+            mean = torch.einsum("...ij,...ji->...", rho, matrix @ matrix).real - mean**2
+        return mean
     psi = state.statevector
     o_psi = psi.apply_matrix(matrix, [index[w] for w in mp.obs.wires])
     mean = psi.inner(o_psi).real
@@ -61,7 +91,23 @@ def rotate(state: State, ops, wire_order: Sequence, dtype, device) -> State:
     if not ops:
         return state
     circuit, _ = to_circuit(ops, wire_order)
+    if _is_density(state):
+        rho = state.density_matrix()
+        return simulate(circuit, initial_state=rho, dtype=dtype, device=device, method="density_matrix")
     return simulate(circuit, initial_state=state.vector, dtype=dtype, device=device)
+
+
+def _draw(state: State, ops, shots: int, seed: int, wire_order: Sequence, dtype, device) -> np.ndarray:
+    """``shots`` samples ``(shots, n)`` of ``state`` in the basis ``ops`` rotate to."""
+    if state.trajectories == 1:
+        return rotate(state, ops, wire_order, dtype, device).sample(shots, seed=seed).cpu().numpy()
+    rows = state.statevector.tensor  # (T, 2**n): one trajectory per shot
+    if rows.shape[0] != shots:
+        raise ValueError(f"{rows.shape[0]} trajectories cannot give {shots} shots (one shot per trajectory)")
+    if ops:
+        circuit, _ = to_circuit(ops, wire_order)
+        rows = simulate(circuit, initial_state=rows, dtype=dtype, device=device).amplitudes  # rows as a batch
+    return engine_measure.sample(rows, state.n_qubits, 1, seed=seed)[:, 0].cpu().numpy()
 
 
 def sampled(tape, state: State, wire_order: Sequence, seed: int, dtype, device):
@@ -74,8 +120,7 @@ def sampled(tape, state: State, wire_order: Sequence, seed: int, dtype, device):
         gates = mp.obs.diagonalizing_gates() if mp.obs is not None else []
         key = repr(gates)
         if key not in samples:
-            rotated = rotate(state, gates, wire_order, dtype, device)
-            samples[key] = rotated.sample(shots.total_shots, seed=seed + k).cpu().numpy()  # (shots, n)
+            samples[key] = _draw(state, gates, shots.total_shots, seed + k, wire_order, dtype, device)  # (shots, n)
         per_mp.append(samples[key])
     results = []
     for lower, upper in shots.bins():
