@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import numpy as np
 import torch
 
 from . import measure
@@ -160,7 +161,8 @@ class State:
 def apply_readout(bits: torch.Tensor, confusion: list, seed: int | None) -> torch.Tensor:
     """Flip sampled bits ``(B, shots, k)`` by per-wire confusion matrices (``None``: no
     error): a true outcome ``b`` reads 1 with probability ``confusion[b, 1]``."""
-    gen = torch.Generator().manual_seed(seed + 1) if seed is not None else None  # not the sampling stream
+    # A stream of its own, independent of the sampling stream the same seed started.
+    gen = torch.Generator().manual_seed(int(np.random.SeedSequence([seed, 1]).generate_state(1)[0])) if seed is not None else None
     out = bits.clone()
     u = torch.rand(bits.shape, generator=gen, dtype=torch.float64).to(bits.device)
     for k, m in enumerate(confusion):
