@@ -9,7 +9,11 @@ reason.
 
 Gates we know are translated one to one (controlled gates of any size through Qiskit's
 ``ControlledGate``); anything else goes through Qiskit's own definition, recursively,
-and as a last resort through its matrix.
+and as a last resort through its matrix. Noise travels both ways: Aer error
+instructions (an appended ``QuantumError`` or ``qiskit.quantum_info.Kraus``) become our
+channels, and our channels become Aer ``QuantumError`` instructions (see
+:mod:`hybrid.noise.qiskit`); :func:`gate_name_from_qiskit` is the gate-name table that
+noise models read from Aer go through.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import torch
 
 from ..sim import gates as g
 from ..sim.circuit import Circuit
-from ..sim.instructions import Measure, Operation
+from ..sim.instructions import Channel, Measure, Operation
 from ..sim.params import ParamExpr, Parameter
 
 try:
@@ -34,7 +38,9 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError("Qiskit interop needs the qiskit extra: pip install 'hybrid[qiskit]'") from exc
 
-__all__ = ["from_qiskit", "to_qiskit", "from_qasm", "to_qasm", "qiskit_order", "from_qiskit_order"]
+__all__ = [
+    "from_qiskit", "to_qiskit", "from_qasm", "to_qasm", "qiskit_order", "from_qiskit_order", "gate_name_from_qiskit",
+]  # fmt: skip
 
 # --- names at the edge: Qiskit name -> (our gate, adjoint) -------------------------------
 
@@ -56,6 +62,30 @@ _TO_QISKIT = {
 }  # fmt: skip
 
 _IGNORED = {"barrier", "delay"}
+
+
+@functools.lru_cache(maxsize=None)
+def gate_name_from_qiskit(name: str) -> str:
+    """Our operation name (``Operation.name``) for the Qiskit instruction ``name``, as
+    :func:`from_qiskit` converts it: ``u1`` -> ``p``, ``u3`` -> ``u``, ``cu1`` -> ``cp``,
+    ``cx`` -> ``cx``... A ValueError for instructions that do not become one operation
+    (gates converted through their decomposition, such as ``ecr``, or ignored ones)."""
+    if name in ("measure", "reset"):
+        return name
+    if name in _IGNORED:
+        raise ValueError(f"{name!r} instructions are dropped by from_qiskit, so nothing can follow them")
+    from qiskit.circuit.library import get_standard_gate_name_mapping
+
+    gate = get_standard_gate_name_mapping().get(name)
+    if gate is None:
+        raise ValueError(f"{name!r} is not a Qiskit standard gate, so it has no operation name here")
+    scratch = Circuit(max(gate.num_qubits, 1))
+    if gate.num_qubits == 0 or not _append_gate(scratch, gate, list(range(gate.num_qubits))):
+        raise ValueError(
+            f"Qiskit's {name!r} has no one-gate equivalent here: from_qiskit converts it through its "
+            "decomposition, so nothing marks where it ends (transpile to gates such as cx, rz, sx, x first)"
+        )
+    return [op for op in scratch.ops if op.gate is not g.GLOBAL_PHASE][-1].name
 
 
 # --- statevector order ----------------------------------------------------------------------
@@ -152,6 +182,8 @@ def _append_qiskit(out: Circuit, qc, qmap: list[int], cmap: list[int], skip: set
             out.reset(wires[0])
         elif isinstance(op, IfElseOp):
             _append_if_else(out, op, wires, clbits, qc, cmap)
+        elif op.name in ("quantum_channel", "kraus"):
+            _append_noise(out, op, wires)
         elif isinstance(op, qiskit_circuit.ControlFlowOp):
             raise ValueError(f"control flow {op.name!r} is not supported; only if/else on a bit or register is")
         elif not _append_gate(out, op, wires):
@@ -193,6 +225,19 @@ def _append_definition(out: Circuit, op, wires: list[int]) -> None:
     except Exception as exc:  # noqa: BLE001 - Qiskit raises several types here
         raise ValueError(f"unknown gate {op.name!r}: it has no definition and no matrix") from exc
     out.unitary(matrix, list(reversed(wires)))
+
+
+def _append_noise(out: Circuit, op, wires: list[int]) -> None:
+    """An Aer error instruction (an appended ``QuantumError``) or a ``Kraus`` instruction
+    -> our channels on ``wires``."""
+    from ..noise.qiskit import error_from_qiskit
+
+    error = getattr(op, "_quantum_error", None)
+    if error is not None:
+        out.compose(error_from_qiskit(error), wires)
+        return
+    mats = np.stack([np.asarray(m, dtype=np.complex128) for m in op.params])
+    out.kraus(mats, list(reversed(wires)))  # Qiskit's first qubit is the least significant bit
 
 
 def _append_if_else(out: Circuit, op, wires, clbits, qc, cmap) -> None:
@@ -245,6 +290,14 @@ def _(op: Measure, qc, symbols) -> None:
         qc.measure(op.wire, op.clbit)
     if op.reset:
         qc.reset(op.wire)
+
+
+@_emit_instruction.register
+def _(op: Channel, qc, symbols) -> None:
+    from ..noise.qiskit import channel_to_qiskit
+
+    error, qubits = channel_to_qiskit(op)
+    qc.append(error, qubits)
 
 
 @_emit_instruction.register
