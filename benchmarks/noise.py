@@ -87,7 +87,7 @@ GHZ_P = (0.01, 0.05, 0.1)
 GROVER_N = {"quick": 3, "default": 4, "full": 5}
 GROVER_MARKED = 5
 GHZ_TRAJECTORIES = 2000
-VQE_STEPS = {"quick": (40, 5), "default": (60, 15), "full": (100, 30)}  # (noiseless Adam steps, noisy re-optimisation)
+VQE_STEPS = {"quick": (40, 5), "default": (60, 10), "full": (100, 30)}  # (noiseless Adam steps, noisy re-optimisation)
 BACKEND = "FakeManilaV2"
 
 

@@ -298,8 +298,8 @@ def _engine_check(engine: str, key: str, fmt: str) -> Callable[[dict], str]:
 
 _NOISE_PHYSICS: dict[str, tuple[str, list[Column]]] = {
     "ghz": ("GHZ_n <X...X> under depolarizing noise: density matrix vs closed form, and trajectories (2000)", [
-        ("case", lambda r: r["case"]), ("noise", lambda r: r["noise"]), ("density matrix", _num("density_matrix", "{:.10f}")),
-        ("closed form", _num("closed_form", "{:.10f}")), ("trajectories", lambda r: f"{r['trajectories']:.4f} ± {r['trajectories_stderr']:.4f}"),
+        ("case", lambda r: r.get("case", "-")), ("noise", lambda r: r.get("noise", "-")), ("density matrix", _num("density_matrix", "{:.10f}")),
+        ("closed form", _num("closed_form", "{:.10f}")), ("trajectories", lambda r: f"{r['trajectories']:.4f} ± {r['trajectories_stderr']:.4f}" if "trajectories" in r else "-"),
         ("check", _row_check)]),
     "grover": ("Grover success probability vs noise after every gate (exact density matrix) and the global-depolarizing estimate", [
         ("case", lambda r: r["case"]), ("noise", lambda r: r["noise"]), ("eps per 1q location", _num("eps_1q", "{:.2e}")),
