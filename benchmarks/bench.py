@@ -1,6 +1,6 @@
 """``hybrid bench``: every benchmark suite in one resumable run, a Markdown report and plots.
 
-    hybrid bench [--suite engines,gradients,device,algorithms,classifiers] [--quick | --full]
+    hybrid bench [--suite engines,gradients,device,algorithms,classifiers,noise] [--quick | --full]
                  [--device auto|cpu|cuda] [--out DIR] [--json]
 
 Suites:
@@ -17,6 +17,10 @@ Suites:
   (``benchmarks.algorithms.<name>.run(quick, device)``, one resumable unit per algorithm).
 - ``classifiers``: hybrid classifiers against classical baselines
   (``benchmarks.classifiers``: ``case_keys``, ``run_case``, ``render``, ``plot``).
+- ``noise``: GHZ, Grover, QAOA and H2 VQE under swept noise and a fake IBM backend's model
+  against closed forms and the global-depolarizing estimate, and noisy-simulation timings
+  (density matrix against Aer and default.mixed, trajectories against Aer's statevector
+  with noise) (:mod:`benchmarks.noise`).
 
 Every finished case is one line of ``DIR/bench.jsonl`` (appended and fsynced at once); the
 same command again skips the cases already there. A unit that fails (a suite whose module
@@ -44,6 +48,7 @@ from tqdm import tqdm
 from hybrid._checks import positive_int_arg
 
 from . import batched, engines, gradients, memory, pennylane_device, statevector
+from . import noise as noise_suite
 from .records import ResultLog
 from .records import run_info as _run_info
 from .report import markdown_table, render
@@ -52,7 +57,7 @@ from .timing import format_seconds
 
 __all__ = ["SUITES", "ALGORITHMS", "PRESETS", "add_arguments", "main_from_args", "reexec_with_spin_policy"]
 
-SUITES = ("engines", "gradients", "device", "algorithms", "classifiers")
+SUITES = ("engines", "gradients", "device", "algorithms", "classifiers", "noise")
 ALGORITHMS = ("grover", "shor", "vqe", "qaoa")
 LOG_NAME = "bench.jsonl"
 ALGORITHM_COLUMNS = (
@@ -72,15 +77,18 @@ class Preset:
     memory: int | None  # memory-probe qubits; None leaves the probe out
     quick: bool
     device: dict[str, tuple[int, ...]]  # device suite: qubit counts per kind (forward, adjoint, shift)
+    noise: noise_suite.Sizes = noise_suite.PRESETS["default"]  # noise suite: timing sizes, shots, physics level
 
 
 PRESETS = {
     "quick": Preset("quick", tuple(engines.QUICK["sizes"]), tuple(engines.QUICK["grad"]),
-                    tuple(engines.QUICK["batch"]), None, True, dict(pennylane_device.QUICK)),
+                    tuple(engines.QUICK["batch"]), None, True, dict(pennylane_device.QUICK), noise_suite.PRESETS["quick"]),
     # sized to finish in 5 minutes
-    "default": Preset("default", (12, 16, 20), (4, 8, 12), (4,), None, True, dict(pennylane_device.DEFAULT)),
+    "default": Preset("default", (12, 16, 20), (4, 8, 12), (4,), None, True, dict(pennylane_device.DEFAULT),
+                      noise_suite.PRESETS["default"]),
     "full": Preset("full", tuple(engines.FULL["sizes"]), tuple(engines.FULL["grad"]),
-                   tuple(engines.FULL["batch"]), engines.FULL["memory"], False, dict(pennylane_device.FULL)),
+                   tuple(engines.FULL["batch"]), engines.FULL["memory"], False, dict(pennylane_device.FULL),
+                   noise_suite.PRESETS["full"]),
 }  # fmt: skip
 
 
@@ -147,7 +155,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-sizes", type=_sizes, help="override the batched-layer qubit counts")
     parser.add_argument("--forward-sizes", type=_sizes, help="override the device suite's QNode-forward qubit counts")
     parser.add_argument("--adjoint-sizes", type=_sizes, help="override the device suite's adjoint-gradient qubit counts")
-    parser.add_argument("--shift-sizes", type=_sizes, help="override the device suite's parameter-shift qubit counts")  # fmt: skip
+    parser.add_argument("--shift-sizes", type=_sizes, help="override the device suite's parameter-shift qubit counts")
+    parser.add_argument("--dm-sizes", type=_sizes, help="override the noise suite's density-matrix timing qubit counts")
+    parser.add_argument("--trajectory-sizes", type=_sizes, help="override the noise suite's trajectories timing qubit counts")
+    parser.add_argument("--shots", type=positive_int_arg, help="shots (= trajectories) of the noise suite's trajectories "
+                        "timings (default 256; --quick 128, --full 512)")  # fmt: skip
 
 
 def _preset(args: argparse.Namespace) -> Preset:
@@ -161,6 +173,12 @@ def _preset(args: argparse.Namespace) -> Preset:
         base.memory,
         base.quick,
         {kind: given[kind] or base.device[kind] for kind in pennylane_device.KINDS},
+        noise_suite.Sizes(
+            args.dm_sizes or base.noise.dm,
+            args.trajectory_sizes or base.noise.trajectories,
+            args.shots or base.noise.shots,
+            base.noise.level,
+        ),
     )
 
 
@@ -215,6 +233,20 @@ def _resume(ctx: Context, key: str) -> bool:
     return True
 
 
+def _noise_key(name: str, level: str, device: str) -> str:
+    return f"noise/{name}/{level}/{device}"
+
+
+def run_noise_physics(ctx: Context, name: str, level: str) -> None:
+    """One physics unit of the noise suite (GHZ, Grover, QAOA, VQE, fake backend) as one case."""
+    key = _noise_key(name, level, ctx.device.type)
+    if _resume(ctx, key):
+        return
+    start = time.perf_counter()
+    rows = noise_suite.run_physics(name, level, ctx.device)
+    _record(ctx, key, "noise", name, level=level, rows=rows, seconds=time.perf_counter() - start)
+
+
 def _algorithm_key(name: str, quick: bool, device: str) -> str:
     return f"algorithms/{name}/{'quick' if quick else 'full'}/{device}"
 
@@ -265,8 +297,8 @@ def _classifier_units(quick: bool, device: str) -> list[Unit]:
 
 
 def plan(suites: tuple[str, ...], preset: Preset, device: str) -> list[Unit]:
-    """The units in run order: gradients, device, classifiers, algorithms, then the
-    statevector cases last (the only ones that run Aer; see :mod:`benchmarks.engines` for why)."""
+    """The units in run order: gradients, device, classifiers, algorithms, then the cases
+    that run Aer last: noise, statevector (see :mod:`benchmarks.engines` for why)."""
     units: list[Unit] = []
 
     def engine_unit(suite: str, label: str, fn: Callable[[Context], None]) -> Unit:
@@ -288,6 +320,18 @@ def plan(suites: tuple[str, ...], preset: Preset, device: str) -> list[Unit]:
             Unit("algorithms", name, _algorithm_key(name, preset.quick, device),
                  lambda c, name=name: run_algorithm(c, name, preset.quick))
             for name in ALGORITHMS
+        ]  # fmt: skip
+    if "noise" in suites:
+        sizes = preset.noise
+        units += [
+            Unit("noise", name, _noise_key(name, sizes.level, device), lambda c, name=name: run_noise_physics(c, name, sizes.level))
+            for name in noise_suite.PHYSICS
+        ]  # fmt: skip
+        units += [engine_unit("noise", f"density matrix n={n}", lambda c, n=n: noise_suite.run_density(c, n)) for n in sizes.dm]
+        units += [
+            engine_unit("noise", f"trajectories n={n} shots={sizes.shots}",
+                        lambda c, n=n: noise_suite.run_trajectories(c, n, sizes.shots))
+            for n in sizes.trajectories
         ]  # fmt: skip
     if "engines" in suites:
         if preset.memory is not None:
@@ -335,6 +379,8 @@ def problems(records: list[dict]) -> list[str]:
         for row in rec.get("rows", []):
             if isinstance(row, dict) and row.get("error"):
                 out.append(f"{where} {row.get('case', '')}: {row['error']}")
+            elif isinstance(row, dict) and isinstance(row.get("check"), dict) and not row["check"].get("passed", True):
+                out.append(f"{where} {row.get('case', '')} {row.get('noise', '')}: failed its check {row['check']}")
         if isinstance(rec.get("result"), dict) and rec["result"].get("error"):
             out.append(f"{where}: {rec['result']['error']}")
     return out
@@ -394,7 +440,7 @@ def write_report(ctx: Context, records: list[dict], preset: Preset, elapsed: flo
     """``out/report.md`` and the PNG plots; returns the report path and the plot paths."""
     from . import plots  # matplotlib loads only when a report is written
     by_suite = {s: [r for r in records if r.get("suite") == s and "error" not in r] for s in
-                ("statevector", "memory", "gradients", "batched", "device", "algorithms", "classifiers")}  # fmt: skip
+                ("statevector", "memory", "gradients", "batched", "device", "algorithms", "classifiers", "noise")}  # fmt: skip
     made: list[Path] = []
     lines = _header(ctx, preset, elapsed, len(records))
     engine_recs = by_suite["statevector"] + by_suite["memory"]
@@ -415,6 +461,14 @@ def write_report(ctx: Context, records: list[dict], preset: Preset, elapsed: flo
         for rec in by_suite["algorithms"]:
             lines += [algorithm_table(rec, rec["key"] in ctx.resumed), ""]
     lines += _classifier_section(ctx, by_suite["classifiers"], out, made)
+    if by_suite["noise"]:
+        from .report import noise_section
+
+        lines += ["## Noise: noisy algorithms and noisy-simulation timings", "",
+                  noise_section(by_suite["noise"], ctx.resumed), ""]  # fmt: skip
+        for fn, alt in ((plots.noise_success, "success vs noise"), (plots.noise_time_vs_qubits, "noise timings")):
+            made += (new := _plot(fn, by_suite["noise"], out))
+            lines += _image(new[0] if new else None, alt)
     found = problems(records)
     if found:
         lines += ["## Errors and failed checks", "", *[f"- {p}" for p in found], ""]

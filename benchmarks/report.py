@@ -6,7 +6,7 @@ from typing import Callable, Iterable
 
 from .timing import format_seconds
 
-__all__ = ["render", "markdown_table"]
+__all__ = ["render", "markdown_table", "noise_section"]
 
 Column = tuple[str, Callable[[dict], str]]
 
@@ -259,3 +259,111 @@ def render(
     if resumed:
         footer += " * = from an earlier run (resumed)."
     return "\n\n".join(parts + [footer])
+
+
+# --- the noise suite -------------------------------------------------------------------------
+
+
+def _num(key: str, fmt: str = "{:.4g}") -> Callable[[dict], str]:
+    def cell(row: dict) -> str:
+        v = row.get(key)
+        return "-" if v is None else fmt.format(v)
+
+    return cell
+
+
+def _row_check(row: dict) -> str:
+    check = row.get("check")
+    if not isinstance(check, dict) or "passed" not in check:
+        return "-"
+    return "ok" if check["passed"] else "FAILED"
+
+
+def _ratio_to(ours: str, anchor: str) -> Callable[[dict], str]:
+    def cell(rec: dict) -> str:
+        a = rec.get("engines", {}).get(ours, {}).get("median_s")
+        b = rec.get("engines", {}).get(anchor, {}).get("median_s")
+        return f"{a / b:.2f}x" if a is not None and b else "-"
+
+    return cell
+
+
+def _engine_check(engine: str, key: str, fmt: str) -> Callable[[dict], str]:
+    def cell(rec: dict) -> str:
+        check = rec.get("engines", {}).get(engine, {}).get("check", {})
+        return fmt.format(check[key]) if key in check else "-"
+
+    return cell
+
+
+_NOISE_PHYSICS: dict[str, tuple[str, list[Column]]] = {
+    "ghz": ("GHZ_n <X...X> under depolarizing noise: density matrix vs closed form, and trajectories (2000)", [
+        ("case", lambda r: r.get("case", "-")), ("noise", lambda r: r.get("noise", "-")), ("density matrix", _num("density_matrix", "{:.10f}")),
+        ("closed form", _num("closed_form", "{:.10f}")), ("trajectories", lambda r: f"{r['trajectories']:.4f} ± {r['trajectories_stderr']:.4f}" if "trajectories" in r else "-"),
+        ("check", _row_check)]),
+    "grover": ("Grover success probability vs noise after every gate (exact density matrix) and the global-depolarizing estimate", [
+        ("case", lambda r: r["case"]), ("noise", lambda r: r["noise"]), ("eps per 1q location", _num("eps_1q", "{:.2e}")),
+        ("locations", _num("locations", "{}")), ("F", _num("F", "{:.4f}")), ("success", _num("success", "{:.4f}")),
+        ("estimate", _num("estimate", "{:.4f}")), ("ideal", _num("ideal", "{:.4f}")), ("check", _row_check)]),
+    "qaoa": ("QAOA MaxCut expected cut vs depolarizing noise (angles optimised without noise)", [
+        ("case", lambda r: r["case"]), ("noise", lambda r: r["noise"]), ("<C>", _num("expected_cut", "{:.4f}")),
+        ("estimate", _num("estimate", "{:.4f}")), ("<C>/max cut", _num("ratio", "{:.4f}")), ("F", _num("F", "{:.4f}")),
+        ("check", _row_check)]),
+    "vqe_h2": ("H2 VQE energy (Ha) vs depolarizing noise: at the noiseless optimum and re-optimised under noise", [
+        ("noise", lambda r: r["noise"]), ("E at ideal angles", _num("energy_at_ideal_angles", "{:.6f}")),
+        ("E re-optimised", _num("energy_reoptimised", "{:.6f}")), ("estimate", _num("estimate", "{:.6f}")),
+        ("error vs exact (mHa)", _num("error_mHa", "{:.2f}")), ("exact", _num("exact", "{:.6f}")), ("F", _num("F", "{:.4f}")),
+        ("check", _row_check)]),
+    "backend": ("Under a fake IBM backend's noise model (NoiseModel.from_backend, transpiled to its gates), checked against Aer", [
+        ("case", lambda r: r["case"]), ("quantity", lambda r: r["detail"]), ("wires", _num("physical_qubits", "{}")),
+        ("2q gates", _num("two_qubit_gates", "{}")), ("ideal", _num("ideal", "{:.4f}")), ("noisy", _num("noisy", "{:.4f}")),
+        ("+ readout", _num("noisy_with_readout", "{:.4f}")), ("estimate", _num("estimate", "{:.4f}")),
+        ("vs Aer", lambda r: f"{r['check']['max_abs_diff']:.1e}" if "check" in r else "-"), ("check", _row_check)]),
+}  # fmt: skip
+
+
+def noise_section(records: list[dict], resumed: set[str]) -> str:
+    """The noise suite's Markdown: one table per physics unit, then the two timing tables."""
+    parts = []
+    for rec in records:
+        if rec.get("case") in _NOISE_PHYSICS and "rows" in rec:
+            title, cols = _NOISE_PHYSICS[rec["case"]]
+            if rec.get("case") == "backend" and rec["rows"]:
+                title += f" ({rec['rows'][0].get('backend')})"
+            title += " *resumed*" if rec["key"] in resumed else ""
+            parts.append(_table(title, cols, rec["rows"], True))
+    parts.append(
+        "estimate = F x ideal + (1 - F) x (the maximally mixed state's value), F = prod_i (1 - eps_i) over the "
+        "circuit's channels, eps_i = the channel's Pauli-twirled error probability (p for depolarizing(p)): "
+        "the state modelled as F rho_ideal + (1 - F) I / 2^n."
+    )
+    dm = sorted((r for r in records if r.get("case") == "dm_layered"), key=lambda r: r["n"])
+    if dm:
+        cols: list[Column] = [
+            ("n", lambda r: str(r["n"])), ("gates + channels", lambda r: f"{r.get('n_gates')} + {r.get('n_channels')}"),
+            ("ours dm c128", _time("ours_c128")), ("aer density_matrix", _time("aer_density_matrix")),
+            ("default.mixed", _time("default.mixed")), ("ours/aer", _ratio_to("ours_c128", "aer_density_matrix")),
+            ("ours/default.mixed", _ratio_to("ours_c128", "default.mixed")),
+            ("aer max diff", _engine_check("aer_density_matrix", "max_abs_diff", "{:.1e}")),
+            ("default.mixed max diff", _engine_check("default.mixed", "max_abs_diff", "{:.1e}")),
+            ("checks", _checks), ("", _resumed(resumed)),
+        ]  # fmt: skip
+        title = ("Density matrix, noisy layered circuit (2 layers, depolarizing 0.01 after every gate), final "
+                 "probabilities, complex128 (median wall time per run)")  # fmt: skip
+        parts.append(_with_notes(_table(title, cols, dm, True), dm, {}, True))
+    traj = sorted((r for r in records if str(r.get("case", "")).startswith("trajectories_layered")),
+                  key=lambda r: (r.get("shots", 0), r["n"]))  # fmt: skip
+    if traj:
+        cols = [
+            ("n", lambda r: str(r["n"])), ("shots", lambda r: str(r.get("shots", "-"))),
+            ("ours traj c128", _time("ours_c128")), ("ours traj c64", _time("ours_c64")),
+            ("aer statevector", _time("aer_statevector")), ("c128/aer", _ratio_to("ours_c128", "aer_statevector")),
+            ("c64/aer", _ratio_to("ours_c64", "aer_statevector")),
+            ("aer max z", _engine_check("aer_statevector", "max_z_score", "{:.1f}")),
+            ("checks", _checks), ("", _resumed(resumed)),
+        ]  # fmt: skip
+        title = ("Trajectories, noisy layered circuit (1 layer, depolarizing 0.01 after every gate), one shot "
+                 "per trajectory, counts (median wall time per run)")  # fmt: skip
+        parts.append(_with_notes(_table(title, cols, traj, True), traj, {}, True))
+    parts.append("Cells: median time; skip = skipped (reason below the table), ERR = error, ! = failed its check.")
+    return "\n\n".join(p for p in parts if p)

@@ -49,9 +49,12 @@ def say(msg: str) -> None:
     sys.stdout.flush()
 
 
-def predict(ctx: Context, suite: str, case: str, engine: str, n: int) -> tuple[float | None, int | None]:
+def predict(
+    ctx: Context, suite: str, case: str, engine: str, n: int, growth: float = GROWTH_PER_QUBIT
+) -> tuple[float | None, int | None, float]:
     """Seconds one call of ``engine`` should take at ``n``, from the largest smaller size
-    already in the log (measured, or itself predicted when skipped): x2 per qubit."""
+    already in the log (measured, or itself predicted when skipped): x``growth`` per qubit
+    (2 for a statevector, 4 for a density matrix). Returns (seconds, from n, growth)."""
     best_n, best_t = None, None
     for rec in ctx.log.records.values():
         if rec.get("suite") != suite or rec.get("case") != case or rec.get("device") != ctx.device.type:
@@ -64,8 +67,8 @@ def predict(ctx: Context, suite: str, case: str, engine: str, n: int) -> tuple[f
         if t is not None:
             best_n, best_t = m, t
     if best_t is None:
-        return None, None
-    return best_t * GROWTH_PER_QUBIT ** (n - best_n), best_n
+        return None, None, growth
+    return best_t * growth ** (n - best_n), best_n, growth
 
 
 def run_engine(
@@ -74,17 +77,23 @@ def run_engine(
     make_fn: Callable[[], Callable[[], object]],
     *,
     sync_device: torch.device | None = None,
-    predicted: tuple[float | None, int | None] = (None, None),
+    predicted: tuple = (None, None),
     check: Callable[[object], dict] | None = None,
+    skip_limit: float = SKIP_LIMIT_S,
+    long_repeats: int | None = None,
 ) -> tuple[dict, object]:
     """Build (untimed) and time one engine; returns its record and its last output.
 
     ``check(output) -> dict`` compares an output with a reference; it runs on the warm-up
     call's output, so a wrong engine is flagged before any timing is trusted.
+    ``predicted`` is :func:`predict`'s answer; above ``skip_limit`` seconds the engine is
+    skipped, above ``WARMUP_LIMIT_S`` its warm-up is left out and, if ``long_repeats`` is
+    given, only that many calls are timed.
     """
-    t_pred, from_n = predicted
-    if t_pred is not None and t_pred > SKIP_LIMIT_S:
-        reason = f"predicted {t_pred:.0f} s per call (x2 per qubit from n={from_n}) > {SKIP_LIMIT_S:.0f} s"
+    t_pred, from_n = predicted[:2]
+    growth = predicted[2] if len(predicted) > 2 else GROWTH_PER_QUBIT
+    if t_pred is not None and t_pred > skip_limit:
+        reason = f"predicted {t_pred:.0f} s per call (x{growth:g} per qubit from n={from_n}) > {skip_limit:.0f} s"
         say(f"  {label:<40} skipped: {reason}")
         return {"skipped": reason, "predicted_s": t_pred}, None
     try:
@@ -97,7 +106,8 @@ def run_engine(
             if check is not None:
                 record["check"] = check(out)
         out = None
-        timing, out = time_repeats(fn, ctx.repeats, device=sync_device, warmup=False)
+        repeats = ctx.repeats if warm or long_repeats is None else min(ctx.repeats, long_repeats)
+        timing, out = time_repeats(fn, repeats, device=sync_device, warmup=False)
         record.update(timing)
         if check is not None and "check" not in record:
             record["check"] = check(out)

@@ -32,6 +32,7 @@ import torch
 from hybrid import Circuit, simulate
 from hybrid._checks import non_negative_int, positive_int
 
+from .noise import with_noise
 from .oracles import Oracle, marked_oracle
 
 __all__ = [
@@ -97,8 +98,9 @@ def grover_operator(oracle: Oracle, *, structure_aware: bool = False) -> Circuit
     return step.copy().compose(diffusion(oracle.n_qubits, structure_aware=structure_aware))
 
 
-def grover_from_oracle(oracle: Oracle, iterations: int, *, structure_aware: bool = False) -> Circuit:
-    """H on the search register, then ``iterations`` Grover iterations of ``oracle``."""
+def grover_from_oracle(oracle: Oracle, iterations: int, *, structure_aware: bool = False, noise=None) -> Circuit:
+    """H on the search register, then ``iterations`` Grover iterations of ``oracle``;
+    ``noise`` (a model with ``apply``, see :mod:`circuits.noise`) makes it the noisy circuit."""
     iterations = non_negative_int(iterations, "iterations")
     step = grover_operator(oracle, structure_aware=structure_aware)
     c = Circuit(step.n_qubits)
@@ -106,7 +108,7 @@ def grover_from_oracle(oracle: Oracle, iterations: int, *, structure_aware: bool
         c.h(w)
     for _ in range(int(iterations)):
         c.compose(step)
-    return c
+    return with_noise(c, noise)
 
 
 def grover_circuit(
@@ -115,6 +117,7 @@ def grover_circuit(
     iterations: int | None = None,
     *,
     structure_aware: bool = False,
+    noise=None,
 ) -> Circuit:
     """Grover's circuit searching for ``marked`` among ``2**n_qubits`` basis states.
 
@@ -125,10 +128,15 @@ def grover_circuit(
         iterations: Grover iterations; ``None`` gives ``floor(pi/4 * sqrt(N/M))``.
         structure_aware: build the oracle and the reflection as diagonal gates (faster
             to simulate, same unitary) instead of multi-controlled Z's.
+        noise: ``None`` (ideal) or a noise model with ``apply(circuit)`` (a
+            ``hybrid.noise.NoiseModel``, or :class:`circuits.noise.GateNoise`); the
+            circuit returned then holds its channels (simulate it with the density
+            matrix or trajectories). Noise attaches to the gates as built here: an
+            oracle's or the diffusion's multi-controlled Z is one gate.
     """
     oracle = marked_oracle(n_qubits, marked)
     k = optimal_iterations(oracle.n_qubits, oracle.n_marked) if iterations is None else iterations
-    return grover_from_oracle(oracle, k, structure_aware=structure_aware)
+    return grover_from_oracle(oracle, k, structure_aware=structure_aware, noise=noise)
 
 
 # --- the search --------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from hybrid.sim.device import real_dtype_of
 
 from .exact import Cut, maxcut_brute_force, maxcut_heuristic
 from .hamiltonians import MaxCutProblem, maxcut_problem
+from .noise import with_noise
 
 __all__ = ["QAOAResult", "qaoa_circuit", "maxcut_expectation", "maxcut_qaoa", "BRUTE_FORCE_LIMIT"]
 
@@ -54,8 +55,11 @@ class QAOAResult:
         return side0, frozenset(self.nodes) - side0
 
 
-def qaoa_circuit(problem: MaxCutProblem, p: int) -> Circuit:
-    """The depth-``p`` QAOA circuit with symbols ``g0, b0, g1, b1, ...`` (gamma, beta per layer)."""
+def qaoa_circuit(problem: MaxCutProblem, p: int, *, noise=None) -> Circuit:
+    """The depth-``p`` QAOA circuit with symbols ``g0, b0, g1, b1, ...`` (gamma, beta per layer).
+
+    ``noise``: ``None`` (ideal) or a noise model with ``apply(circuit)`` (see
+    :mod:`circuits.noise`); the circuit returned then holds its channels."""
     p = positive_int(p, "p (the number of QAOA layers)")
     circuit = Circuit(problem.n)
     for k in range(problem.n):
@@ -67,7 +71,7 @@ def qaoa_circuit(problem: MaxCutProblem, p: int) -> Circuit:
             circuit.rzz(-w * gamma, k, l)
         for k in range(problem.n):
             circuit.rx(2 * beta, k)
-    return circuit
+    return with_noise(circuit, noise)
 
 
 def maxcut_expectation(

@@ -31,6 +31,7 @@ from hybrid.sim.device import real_dtype_of
 
 from .exact import ground_energy
 from .hamiltonians import molecular_hamiltonian
+from .noise import with_noise
 
 __all__ = [
     "VQEResult",
@@ -137,11 +138,12 @@ def excitations(n_electrons: int, n_qubits: int) -> tuple[list[tuple[int, int]],
     return singles, doubles
 
 
-def givens_ansatz(n_qubits: int, n_electrons: int) -> Circuit:
+def givens_ansatz(n_qubits: int, n_electrons: int, *, noise=None) -> Circuit:
     """Hartree-Fock state, then a Givens rotation per double and per single excitation.
 
     Parameters are named ``d0, d1, ...`` (doubles) then ``s0, s1, ...`` (singles); all zero
-    gives the Hartree-Fock state.
+    gives the Hartree-Fock state. ``noise``: ``None`` (ideal) or a noise model with
+    ``apply(circuit)`` (see :mod:`circuits.noise`); the circuit returned holds its channels.
     """
     _check_size(n_qubits, n_electrons)
     singles, doubles = excitations(n_electrons, n_qubits)
@@ -152,17 +154,17 @@ def givens_ansatz(n_qubits: int, n_electrons: int) -> Circuit:
         double_excitation(circuit, Parameter(f"d{k}"), wires)
     for k, wires in enumerate(singles):
         single_excitation(circuit, Parameter(f"s{k}"), wires)
-    return circuit
+    return with_noise(circuit, noise)
 
 
-def hardware_efficient_ansatz(n_qubits: int, layers: int, *, occupied: Sequence[int] = ()) -> Circuit:
+def hardware_efficient_ansatz(n_qubits: int, layers: int, *, occupied: Sequence[int] = (), noise=None) -> Circuit:
     """``layers`` x (RY on every wire, then CNOTs 0->1->...->n-1), a last RY layer, then X
     on the ``occupied`` wires.
 
     The closing X gates are a fixed relabelling of the basis, so they change nothing the
     ansatz can reach, but all-zero parameters now give the basis state with ``occupied``
     set (the Hartree-Fock state for a molecule) instead of a state the CNOT chain has
-    scrambled. Parameters are named ``y<layer>_<wire>``.
+    scrambled. Parameters are named ``y<layer>_<wire>``. ``noise``: as for :func:`givens_ansatz`.
     """
     layers = non_negative_int(layers, "layers")
     circuit = Circuit(n_qubits)
@@ -174,7 +176,7 @@ def hardware_efficient_ansatz(n_qubits: int, layers: int, *, occupied: Sequence[
                 circuit.cx(w, w + 1)
     for w in occupied:
         circuit.x(w)
-    return circuit
+    return with_noise(circuit, noise)
 
 
 # --- optimisation ----------------------------------------------------------------------------
@@ -220,19 +222,26 @@ def minimize_energy(
 
 
 def molecule_ansatz(
-    n_qubits: int, n_electrons: int, ansatz: str = "givens", *, layers: int = 2, seed: int | None = None
+    n_qubits: int,
+    n_electrons: int,
+    ansatz: str = "givens",
+    *,
+    layers: int = 2,
+    seed: int | None = None,
+    noise=None,
 ) -> tuple[Circuit, torch.Tensor]:
     """The ansatz circuit for a molecule and its starting parameters (float64).
 
     ``"givens"`` starts at Hartree-Fock with every angle zero; ``"hardware-efficient"``
     (``layers`` RY+CNOT layers, zero angles at Hartree-Fock) from small random angles drawn
-    with ``seed``.
+    with ``seed``. ``noise``: ``None`` (ideal) or a noise model with ``apply(circuit)``
+    (see :mod:`circuits.noise`); the circuit returned holds its channels.
     """
     _check_ansatz(ansatz)
     if ansatz == "givens":
-        circuit = givens_ansatz(n_qubits, n_electrons)
+        circuit = givens_ansatz(n_qubits, n_electrons, noise=noise)
         return circuit, torch.zeros(len(circuit.parameters), dtype=torch.float64)
-    circuit = hardware_efficient_ansatz(n_qubits, layers, occupied=range(n_electrons))
+    circuit = hardware_efficient_ansatz(n_qubits, layers, occupied=range(n_electrons), noise=noise)
     return circuit, small_random_angles(len(circuit.parameters), seed)
 
 
