@@ -159,3 +159,23 @@ def test_methods_that_cannot_run_noise_say_which_can():
             hybrid.expval(c, "X0", diff_method=diff_method)
     with pytest.raises(ValueError, match="unknown method"):
         hybrid.simulate(c, method="exact")
+
+
+def test_readout_errors_misread_mid_circuit_records_and_conditions_follow_them():
+    class Readout:
+        def apply(self, circuit):
+            return circuit
+
+        def readout_errors(self, n):
+            return {0: [[1.0, 0.0], [0.3, 0.7]]}
+
+    c = Circuit(2).x(0).measure(0, 0)
+    with c.when(0):
+        c.x(1)
+    shots = 20000
+    state = hybrid.simulate(c, noise=Readout(), method="trajectories", trajectories=shots, seed=2)
+    misread = 1 - state.bits.numpy()[:, 0].mean()
+    assert abs(misread - 0.3) < 5 * np.sqrt(0.21 / shots)
+    # The state is untouched (wire 0 stays |1>); wire 1 flipped exactly where the bit read 1.
+    assert state.probs([0])[1].item() == 1.0
+    assert abs(state.probs([1])[1].item() - 0.7) < 5 * np.sqrt(0.21 / shots)

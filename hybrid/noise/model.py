@@ -14,10 +14,11 @@ noise=model)`` calls both. Rules follow Qiskit Aer's, so a model read from Aer
   just after it;
 * a readout error given for a wire replaces the all-wire readout error on that wire.
 
-Where this differs from Aer today: readout errors flip the bits ``State.sample``/``counts``
-draw at the end, not the bits of mid-circuit measurements (Aer flips those too); errors on
-``measure`` act before mid-circuit measurements only, so they vanish with the final
-measurements that ``hybrid.from_qiskit`` drops (keep them to keep those errors).
+Readout errors flip recorded bits, never the state: those of mid-circuit measurements (a
+condition then reads the misread bit, as in Aer) and those ``State.sample``/``counts`` draw
+at the end. Where this differs from Aer today: errors on ``measure`` act before mid-circuit
+measurements only, so they vanish with the final measurements that ``hybrid.from_qiskit``
+drops (keep them to keep those errors).
 
 Idle noise is this package's own (Aer inserts idle noise only for ``delay``): with
 :meth:`NoiseModel.add_idle_error` a one-wire error acts once for every layer in which a

@@ -18,6 +18,7 @@ from .circuit import Circuit
 from .fuse import DenseStep, FusionConfig, InstructionStep, PhaseStep, ProductStep
 from .channels import channel_operators, check_values
 from .instructions import Channel, Measure, Operation
+from .measure import misread
 from .operators import OpMatrices, cached_or_built, instruction_operator, product_state, step_operator
 from .density import DensityMatrix
 from .statevector import StateVector
@@ -35,6 +36,7 @@ class Run:
     bits: torch.Tensor | None = None  # (rows, n_clbits) classical record, written by measurements
     generator: torch.Generator | None = None  # measurement outcomes
     initial_index: int | None = None  # the state started as this basis state (None: amplitudes)
+    readout: dict | None = None  # wire -> confusion matrix: how recorded measurements misread
 
 
 def run(
@@ -46,17 +48,20 @@ def run(
     bits: torch.Tensor | None = None,
     generator: torch.Generator | None = None,
     initial_index: int | None = None,
+    readout: dict | None = None,
 ) -> StateVector:
     """Evolve ``state`` through ``circuit`` with resolved parameter ``values``.
 
     ``config=None`` runs the generic path, one instruction at a time (the reference the
     fused path is tested against). ``initial_index`` says the state is that basis state,
-    which lets the plan start with a product state.
+    which lets the plan start with a product state. ``readout`` (wire -> confusion
+    matrix) makes recorded mid-circuit measurements misread, as a noise model's readout
+    errors do.
     """
     steps = state.plan(circuit, values, config, initial_index is not None)
     cached = frozenset(i for s in steps if s.constant for i in s.ops)  # operators kept with the plan
     mats = OpMatrices(circuit.ops, values, state.dtype, state.device, skip=cached)
-    ctx = Run(circuit, mats, bits, generator, initial_index)
+    ctx = Run(circuit, mats, bits, generator, initial_index, readout or None)
     for step in steps:
         apply_step(step, state, ctx)
     return state
@@ -115,7 +120,11 @@ def _(op: Measure, state: StateVector, ctx: Run, step: InstructionStep) -> None:
     if op.clbit is None:  # nothing recorded: a plain reset (or a discarded measurement)
         state.measure(op.wire, ctx.generator, reset=op.reset, record=False)
         return
-    ctx.bits[:, op.clbit] = state.measure(op.wire, ctx.generator, reset=op.reset)
+    outcome = state.measure(op.wire, ctx.generator, reset=op.reset)
+    if ctx.readout and op.wire in ctx.readout:  # the record misreads; the state does not
+        u = torch.rand(outcome.shape, generator=ctx.generator, dtype=torch.float64)
+        outcome = misread(outcome, ctx.readout[op.wire], u)
+    ctx.bits[:, op.clbit] = outcome
 
 
 @apply_instruction.register

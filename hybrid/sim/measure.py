@@ -15,7 +15,7 @@ import torch
 from .._checks import positive_int
 from .observables import Pauli, PauliSum, Word
 
-__all__ = ["probs", "marginal", "sample", "sample_probs", "tally", "expval", "expvals", "var", "density_matrix", "apply_pauli_sum"]
+__all__ = ["probs", "marginal", "misread", "sample", "sample_probs", "tally", "expval", "expvals", "var", "density_matrix", "apply_pauli_sum"]
 
 
 def _grid(psi: torch.Tensor, n: int) -> torch.Tensor:
@@ -79,6 +79,14 @@ def sample_probs(p: torch.Tensor, shots: int, seed: int | None = None) -> torch.
     idx = torch.searchsorted(cdf, u, right=True).clamp_(max=p.shape[-1] - 1)
     shifts = torch.arange(k - 1, -1, -1)
     return (idx.unsqueeze(-1) >> shifts) & 1
+
+
+def misread(bits: torch.Tensor, confusion, u: torch.Tensor) -> torch.Tensor:
+    """Bits as a readout with confusion matrix ``confusion`` (rows: true outcome) reports
+    them, given uniform draws ``u`` of the same shape: a true ``b`` reads 1 with
+    probability ``confusion[b, 1]``."""
+    m = torch.as_tensor(confusion, dtype=torch.float64, device=bits.device)
+    return (u.to(bits.device) < m[bits, 1]).long()
 
 
 def tally(bits: torch.Tensor) -> list[dict[str, int]]:

@@ -64,7 +64,8 @@ def simulate(
             measurements draw their outcomes independently in each, and so does noise);
             the state's ``probs``/``expval``/``counts`` then average over them.
         noise: a :class:`hybrid.noise.NoiseModel` whose channels are inserted after the
-            gates it names (its readout errors apply to ``sample``/``counts``).
+            gates it names; its readout errors flip the bits of mid-circuit measurements
+            and of ``sample``/``counts`` (never the state).
         method: ``"statevector"`` (noiseless circuits), ``"density_matrix"`` (exact rho,
             16 * 4**n bytes per sample in complex128, autograd through everything),
             ``"trajectories"`` (Monte-Carlo statevectors, ``trajectories`` of them,
@@ -81,7 +82,8 @@ def simulate(
     state = job.state
     bits = torch.zeros((state.rows, circuit.n_clbits), dtype=torch.long, device=state.device)
     gen = torch.Generator().manual_seed(seed) if seed is not None else None
-    run(circuit, job.values, state, config=job.config, bits=bits, generator=gen, initial_index=job.initial_index)
+    run(circuit, job.values, state, config=job.config, bits=bits, generator=gen, initial_index=job.initial_index,
+        readout=readout)  # fmt: skip
     return State(state, job.batched, bits, method=method, readout=readout)
 
 

@@ -160,17 +160,14 @@ class State:
 
 def apply_readout(bits: torch.Tensor, confusion: list, seed: int | None) -> torch.Tensor:
     """Flip sampled bits ``(B, shots, k)`` by per-wire confusion matrices (``None``: no
-    error): a true outcome ``b`` reads 1 with probability ``confusion[b, 1]``."""
+    error; see :func:`.measure.misread`)."""
     # A stream of its own, independent of the sampling stream the same seed started.
-    gen = torch.Generator().manual_seed(int(np.random.SeedSequence([seed, 1]).generate_state(1)[0])) if seed is not None else None
+    gen = None if seed is None else torch.Generator().manual_seed(int(np.random.SeedSequence([seed, 1]).generate_state(1)[0]))
     out = bits.clone()
-    u = torch.rand(bits.shape, generator=gen, dtype=torch.float64).to(bits.device)
+    u = torch.rand(bits.shape, generator=gen, dtype=torch.float64)
     for k, m in enumerate(confusion):
-        if m is None:
-            continue
-        m = torch.as_tensor(m, dtype=torch.float64, device=bits.device)
-        p_one = m[bits[..., k], 1]  # P(read 1 | true bit)
-        out[..., k] = (u[..., k] < p_one).long()
+        if m is not None:
+            out[..., k] = measure.misread(bits[..., k], m, u[..., k])
     return out
 
 
