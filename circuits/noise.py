@@ -34,7 +34,7 @@ import torch
 
 from hybrid.sim import Channel, Circuit, Operation
 from hybrid.sim import gates as _gates
-from hybrid.sim.channels import channel_operators
+from hybrid.sim.channels import channel_operators, pauli_twirl
 
 __all__ = ["with_noise", "GateNoise", "NoiseAtEnd", "pauli_error_rate", "global_depolarizing_fidelity"]
 
@@ -105,6 +105,7 @@ class GateNoise:
     def apply(self, circuit: Circuit) -> Circuit:
         """A new circuit: ``circuit``'s instructions, each gate followed by its channels."""
         out = Circuit(circuit.n_qubits, circuit.n_clbits)
+        out.annotations = circuit.annotations
         for op in circuit.ops:
             out.append(op)
             if not _is_gate(op):
@@ -162,9 +163,7 @@ def pauli_error_rate(channel: Channel) -> float:
     except (TypeError, ValueError):
         raise ValueError(f"{channel.name} has symbolic or batched parameters; bind them to numbers first") from None
     kraus = channel_operators(channel.kind, values, channel.data, torch.complex128, torch.device("cpu")).kraus
-    d = kraus.shape[-1]
-    traces = kraus.diagonal(dim1=-2, dim2=-1).sum(-1)  # (Bm, K)
-    return float(1 - (traces.abs() ** 2).sum(-1)[0] / d**2)
+    return float(1 - pauli_twirl(kraus)[0, 0])
 
 
 def global_depolarizing_fidelity(circuit: Circuit) -> tuple[float, int]:

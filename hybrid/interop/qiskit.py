@@ -286,6 +286,11 @@ def _emit_instruction(op, qc, symbols) -> None:
 
 @_emit_instruction.register
 def _(op: Measure, qc, symbols) -> None:
+    if op.flip:
+        raise ValueError(
+            f"a measurement of wire {op.wire} flips its record with probability {op.flip}, which a Qiskit "
+            "circuit cannot hold; express it as a readout error in a noise model instead"
+        )
     if op.clbit is not None:
         qc.measure(op.wire, op.clbit)
     if op.reset:

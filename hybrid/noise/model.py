@@ -187,6 +187,7 @@ class NoiseModel:
         if not isinstance(circuit, Circuit):
             raise TypeError(f"NoiseModel.apply() takes a hybrid Circuit; got {type(circuit).__name__}")
         out = Circuit(circuit.n_qubits, circuit.n_clbits)
+        out.annotations = circuit.annotations
         ops = circuit.ops
         idle_before, trailing = _idle_layers(ops, circuit.n_qubits) if self._idle else ({}, {})
         for index, op in enumerate(ops):

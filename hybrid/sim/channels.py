@@ -22,7 +22,7 @@ from typing import Callable
 
 import torch
 
-__all__ = ["ChannelKind", "ChannelOperators", "channel_operators", "CHANNELS", "channel_by_name", "check_values", "pauli_matrices", "safe_sqrt", "check_kraus"]
+__all__ = ["ChannelKind", "ChannelOperators", "channel_operators", "pauli_twirl", "all_pauli_words", "is_pauli_mixture", "CHANNELS", "channel_by_name", "check_values", "pauli_matrices", "safe_sqrt", "check_kraus"]
 
 
 def safe_sqrt(x: torch.Tensor) -> torch.Tensor:
@@ -52,8 +52,30 @@ def pauli_matrices(words: tuple[str, ...], dtype: torch.dtype) -> torch.Tensor:
     return torch.tensor([_pauli_word(w) for w in words], dtype=dtype)
 
 
-def _all_words(k: int) -> tuple[str, ...]:
+def all_pauli_words(k: int) -> tuple[str, ...]:
+    """The ``4**k`` Pauli words on k wires, ``I...I`` first (stim's order: II, IX, ..., ZZ)."""
     return tuple("".join(w) for w in itertools.product("IXYZ", repeat=k))
+
+
+def pauli_twirl(kraus: torch.Tensor) -> torch.Tensor:
+    """The Pauli twirl of a channel with Kraus operators ``(..., K, d, d)``: the
+    probability ``p_P = sum_k |Tr(P K_k)|^2 / d^2`` of each word of :func:`all_pauli_words`,
+    ``(..., d*d)``. ``1 - p_I`` is the channel's twirled error probability (p for
+    ``depolarizing(p)``)."""
+    d = kraus.shape[-1]
+    words = pauli_matrices(all_pauli_words(d.bit_length() - 1), kraus.dtype).to(kraus.device)
+    traces = torch.einsum("...kij,pji->...kp", kraus, words)
+    return (traces.abs() ** 2).sum(-2) / d**2
+
+
+def is_pauli_mixture(kraus: torch.Tensor, atol: float = 1e-12) -> bool:
+    """Whether every Kraus operator ``(K, d, d)`` is a multiple of one Pauli word (then the
+    channel equals its own twirl): its squared norm ``||K||^2 / d`` all on one word."""
+    d = kraus.shape[-1]
+    words = pauli_matrices(all_pauli_words(d.bit_length() - 1), kraus.dtype).to(kraus.device)
+    overlaps = torch.einsum("kij,pji->kp", kraus, words).abs() ** 2 / d**2  # (K, d*d)
+    norms = (kraus.abs() ** 2).sum((-1, -2)) / d
+    return bool(torch.all((overlaps.max(dim=1).values - norms).abs() < atol))
 
 
 @dataclass(frozen=True, eq=False)
@@ -127,7 +149,7 @@ def _depolarizing(values, data):
 def _two_qubit_depolarizing(values, data):
     (p,) = values
     rest = (p / 15).unsqueeze(-1).expand(*p.shape, 15)
-    return torch.cat([(1 - p).unsqueeze(-1), rest], dim=-1), _all_words(2)
+    return torch.cat([(1 - p).unsqueeze(-1), rest], dim=-1), all_pauli_words(2)
 
 
 def _flip(letter: str):

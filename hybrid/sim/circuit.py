@@ -48,6 +48,10 @@ class Circuit:
         self._frozen: tuple[Instruction, ...] | None = ()  # read-only view, rebuilt after appends
         self._conditions: list[Condition] = []
         self._version = 0
+        # What the circuit carries besides its instructions, unused by the engine (a stim
+        # program's detectors and observables: hybrid.interop.stim.StimAnnotations);
+        # copies and noisy versions of the circuit keep it.
+        self.annotations: object | None = None
 
     # --- container protocol -------------------------------------------------------------
 
@@ -110,6 +114,7 @@ class Circuit:
         out = Circuit(self.n_qubits, self.n_clbits)
         for op in self._ops:
             out._push(op)
+        out.annotations = self.annotations
         return out
 
     # --- generic appending --------------------------------------------------------------
@@ -423,10 +428,12 @@ class Circuit:
 
     # --- measurement, reset, classical control ------------------------------------------
 
-    def measure(self, wire: int, clbit: int | None = None) -> "Circuit":
-        """Measure ``wire`` mid-circuit into classical bit ``clbit`` (default: the next free bit)."""
+    def measure(self, wire: int, clbit: int | None = None, *, flip: float = 0.0, reset: bool = False) -> "Circuit":
+        """Measure ``wire`` mid-circuit into classical bit ``clbit`` (default: the next free
+        bit). ``flip``: probability that the recorded bit is flipped (the state is not);
+        ``reset``: return the wire to |0> afterwards (stim's ``MR``)."""
         clbit = self.n_clbits if clbit is None else non_negative_int(clbit, "clbit")
-        return self.append(Measure(wire, clbit))
+        return self.append(Measure(wire, clbit, reset=reset, flip=float(flip)))
 
     def reset(self, wire: int) -> "Circuit":
         """Return ``wire`` to |0> (measure, discard the outcome, flip if it was 1)."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 
 from .circuit import Circuit
-from .fuse import DenseStep, FusionConfig, InstructionStep, PhaseStep, ProductStep
+from .fuse import DenseStep, FusionConfig, InstructionStep, PermutationStep, PhaseStep, ProductStep
 from .channels import channel_operators, check_values
 from .instructions import Channel, Measure, Operation
 from .measure import misread
@@ -88,6 +88,11 @@ def _(step: PhaseStep, state: StateVector, ctx: Run) -> None:
 
 
 @apply_step.register
+def _(step: PermutationStep, state: StateVector, ctx: Run) -> None:
+    state.gather(step.source)
+
+
+@apply_step.register
 def _(step: SuperopStep, state: DensityMatrix, ctx: Run) -> None:
     state.apply_superop(_superop(step, ctx.mats), step.wires)
 
@@ -121,10 +126,19 @@ def _(op: Measure, state: StateVector, ctx: Run, step: InstructionStep) -> None:
         state.measure(op.wire, ctx.generator, reset=op.reset, record=False)
         return
     outcome = state.measure(op.wire, ctx.generator, reset=op.reset)
-    if ctx.readout and op.wire in ctx.readout:  # the record misreads; the state does not
+    # The record misreads (the measurement's own flip, then the noise model's readout
+    # error); the state does not.
+    for confusion in _record_errors(op, ctx.readout):
         u = torch.rand(outcome.shape, generator=ctx.generator, dtype=torch.float64)
-        outcome = misread(outcome, ctx.readout[op.wire], u)
+        outcome = misread(outcome, confusion, u)
     ctx.bits[:, op.clbit] = outcome
+
+
+def _record_errors(op: Measure, readout: dict | None) -> list:
+    errors = [[[1 - op.flip, op.flip], [op.flip, 1 - op.flip]]] if op.flip else []
+    if readout and op.wire in readout:
+        errors.append(readout[op.wire])
+    return errors
 
 
 @apply_instruction.register

@@ -197,12 +197,15 @@ class Measure:
 
     The outcome is stored in classical bit ``clbit`` (``None``: not stored). With
     ``reset=True`` the wire is returned to |0> afterwards (a reset is a measurement whose
-    outcome is thrown away, followed by X when it was 1).
+    outcome is thrown away, followed by X when it was 1). ``flip`` is the probability that
+    the *recorded* bit is flipped (a classical readout error, as stim's ``M(p)``; 1 for an
+    inverted record, stim's ``M !q``); the state is not flipped.
     """
 
     wire: int
     clbit: int | None
     reset: bool = False
+    flip: float = 0.0
 
     params: ClassVar[tuple] = ()
     tensors: ClassVar[tuple] = ()
@@ -236,7 +239,10 @@ class Measure:
         raise ValueError("a measurement or reset cannot be classically conditioned")
 
     def check_params(self) -> None:
-        return None
+        if not 0.0 <= self.flip <= 1.0:
+            raise ValueError(f"a measurement's flip probability must be in [0, 1]; got {self.flip}")
+        if self.flip and self.clbit is None:
+            raise ValueError("a flip probability needs a recorded measurement (a clbit); a reset records nothing")
 
 
 @dataclass(frozen=True, eq=False)

@@ -197,8 +197,16 @@ class StateVector:
             self._psi = (first.unsqueeze(-1) * rest.unsqueeze(-2)).expand(grid).reshape(self.rows, -1).contiguous()
 
     def gather(self, index: torch.Tensor) -> None:
-        """A whole-register basis permutation: new amplitude y is old amplitude ``index[y]``."""
-        self._psi = self._psi.index_select(1, index.to(self.device))
+        """A whole-register basis permutation: new amplitude y is old amplitude ``index[y]``
+        (into the spare buffer when in place: no state-sized allocation)."""
+        index = index.to(self.device)
+        if not self.inplace:
+            self._psi = self._psi.index_select(1, index)
+            return
+        if self._spare is None:
+            self._spare = torch.empty_like(self._psi)
+        torch.index_select(self._psi, 1, index, out=self._spare)
+        self._spare, self._psi = self._psi, self._spare
 
     def apply_channel(self, ops: ChannelOperators, wires: Sequence[int], generator: torch.Generator | None) -> None:
         """One Monte-Carlo step of a noise channel in every row (trajectory).
@@ -247,22 +255,29 @@ class StateVector:
         batch = self.rows
         # (rows, left, 2, right): three axes whatever n is, so reductions and updates stay fast.
         psi = self._psi.reshape(batch, 2**wire, 2, -1)
-        weight = torch.view_as_real(psi[:, :, 1]).square().sum(dim=(1, 2, 3))  # P(1), (rows,); cascade summation
+        one = torch.view_as_real(psi[:, :, 1])
+        if self.inplace:  # one reduction pass, no temporary (double accumulation on the CPU)
+            weight = torch.linalg.vector_norm(one, dim=(1, 2, 3)).square()  # P(1), (rows,)
+        else:  # differentiable everywhere (a norm's gradient is undefined at 0)
+            weight = one.square().sum(dim=(1, 2, 3))
         u = torch.rand(batch, generator=generator, dtype=torch.float64).to(psi.device)
         outcome = u < weight.detach().to(torch.float64)  # (rows,) bool
         p = torch.where(outcome, weight, 1 - weight).clamp_min(torch.finfo(weight.dtype).tiny)
         keep = torch.stack([~outcome, outcome], dim=1).to(weight.dtype) / p.sqrt().unsqueeze(1)  # (rows, 2)
         keep = keep.reshape(batch, 1, 2, 1)
-        psi = psi.mul_(keep) if self.inplace else psi * keep
-        if reset:
-            # After the collapse one half is zero in every row: adding the |1> half onto the
-            # |0> half moves it there where the outcome was 1 and changes nothing elsewhere.
+        if self.inplace and reset:
+            # Where the outcome was 1 the |1> half, scaled, becomes the |0> half: one fused
+            # multiply-add over half the state, and the |1> half is cleared.
             zero, one = psi[:, :, 0], psi[:, :, 1]
-            if self.inplace:
-                zero.add_(one)
-                one.zero_()
-            else:
-                psi = torch.stack([zero + one, torch.zeros_like(one)], dim=2)
+            keep = keep.to(psi.dtype)
+            zero.mul_(keep[:, :, 0]).addcmul_(one, keep[:, :, 1])
+            one.zero_()
+        elif self.inplace:
+            psi.mul_(keep)
+        else:
+            psi = psi * keep
+            if reset:  # one half is zero in every row: their sum is the kept half, on |0>
+                psi = torch.stack([psi[:, :, 0] + psi[:, :, 1], torch.zeros_like(psi[:, :, 1])], dim=2)
         self._psi = psi.reshape(batch, -1)
         return outcome.long()
 
