@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-__all__ = ["CODES", "MemoryResult", "memory_circuit", "memory_experiment", "wilson_interval", "decoder_circuit"]
+__all__ = ["CODES", "MemoryResult", "memory_circuit", "memory_experiment", "wilson_interval"]
 
 CODES = {"repetition": "repetition_code:memory", "surface": "surface_code:rotated_memory_z"}
 SIMULATORS = ("hybrid", "stim")
@@ -78,18 +78,6 @@ def memory_circuit(code: str, distance: int, rounds: int, p: float):
     )  # fmt: skip
 
 
-def decoder_circuit(stim_circuit, noise, noise_mode: str = "replace"):
-    """``(stim circuit, description)`` the decoder is built from: the circuit itself for
-    its own Pauli noise, else the Pauli twirl of the noisy circuit our engine samples."""
-    from hybrid.interop.stim import from_stim, to_stim
-    from hybrid.noise.replace import with_noise
-
-    if noise is None:
-        return stim_circuit, "stim's detector error model of the sampled circuit"
-    twirled = to_stim(with_noise(from_stim(stim_circuit), noise, noise_mode), twirl=True)
-    return twirled, "the Pauli twirl of the noisy circuit (the noise itself is not Pauli; a Pauli decoder sees its twirl)"
-
-
 def memory_experiment(
     code: str,
     distance: int,
@@ -109,11 +97,13 @@ def memory_experiment(
     ``noise``: ``"depolarizing"`` (stim's Pauli noise at ``p``), ``"amplitude_damping"``,
     ``"thermal"`` or ``"coherent_overrotation"`` (in place of each Pauli channel, same twirled
     strength), or a ``hybrid.noise.NoiseModel`` (on top of stim's noise at ``p``; pass
-    ``p=0`` for the model alone). ``simulator="stim"`` samples with stim (Pauli noise only).
+    ``p=0`` for the model alone). ``simulator="stim"`` samples with stim: the circuit itself
+    for depolarizing noise, else the Pauli twirl of the noisy circuit (the approximation stim
+    can represent; the result's ``noise`` says so).
     """
     import pymatching
 
-    from hybrid.interop.stim import from_stim, sample_measurements
+    from hybrid.interop.stim import decoder_model, from_stim, sample_measurements, twirled_circuit
 
     if decoder != "pymatching":
         raise ValueError(f"unknown decoder {decoder!r}; only 'pymatching' is available")
@@ -121,13 +111,14 @@ def memory_experiment(
         raise ValueError(f"unknown simulator {simulator!r}; use one of {', '.join(SIMULATORS)}")
     circuit = memory_circuit(code, distance, rounds, p)
     extra, mode, label = _noise(noise)
-    if simulator == "stim" and extra is not None:
-        raise ValueError(f"stim samples Pauli noise only; noise={label!r} needs simulator='hybrid'")
-    source, note = decoder_circuit(circuit, extra, mode)
-    matching = pymatching.Matching.from_detector_error_model(source.detector_error_model(decompose_errors=True))
+    model, note = decoder_model(circuit, extra, mode)
+    if simulator == "stim" and extra is not None:  # stim can only sample the noise's Pauli twirl
+        label += " (Pauli twirl)"
+    matching = pymatching.Matching.from_detector_error_model(model)
     start = time.perf_counter()
     if simulator == "stim":
-        detections, flips = circuit.compile_detector_sampler(seed=seed).sample(shots, separate_observables=True)
+        sampled = twirled_circuit(circuit, extra, mode)
+        detections, flips = sampled.compile_detector_sampler(seed=seed).sample(shots, separate_observables=True)
     else:
         records = sample_measurements(circuit, shots, seed=seed, noise=extra, noise_mode=mode, dtype=dtype,
                                       batch_size=batch_size)  # fmt: skip

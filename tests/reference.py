@@ -255,9 +255,9 @@ def reference_kraus(op, params: list[float]) -> list[np.ndarray]:
     raise KeyError(name)
 
 
-def reference_density(circuit: Circuit, sample: int = 0, initial: np.ndarray | None = None) -> np.ndarray:
-    """The exact mixed state of any circuit (channels, measurements, resets, conditions):
-    every classical record is a branch holding its unnormalised rho; the result is their sum."""
+def density_branches(circuit: Circuit, sample: int = 0, initial: np.ndarray | None = None) -> dict:
+    """Every classical record of any circuit (channels, measurements with flips, resets,
+    conditions) with its unnormalised density matrix, ``{bits: rho}``: brute force."""
     n = circuit.n_qubits
     rho = np.zeros((2**n, 2**n), dtype=complex)
     rho[0, 0] = 1
@@ -266,16 +266,25 @@ def reference_density(circuit: Circuit, sample: int = 0, initial: np.ndarray | N
     branches = {(0,) * circuit.n_clbits: rho}
     for op in circuit.ops:
         out: dict = {}
+
+        def add(bits, r):
+            out[bits] = out.get(bits, 0) + r
+
         for bits, r in branches.items():
             if isinstance(op, Measure):
                 for outcome in (0, 1):
                     proj = embed(np.diag([1 - outcome, outcome]).astype(complex), [op.wire], n)
                     if op.reset and outcome:
                         proj = embed(FIXED["x"], [op.wire], n) @ proj
-                    new = list(bits)
-                    if op.clbit is not None:
-                        new[op.clbit] = outcome
-                    out[tuple(new)] = out.get(tuple(new), 0) + proj @ r @ proj.conj().T
+                    after = proj @ r @ proj.conj().T
+                    if op.clbit is None:
+                        add(bits, after)
+                        continue
+                    for read, weight in ((outcome, 1 - op.flip), (1 - outcome, op.flip)):
+                        if weight:
+                            new = list(bits)
+                            new[op.clbit] = read
+                            add(tuple(new), weight * after)
                 continue
             params = [_value(p, sample) for p in op.params]
             if hasattr(op, "kind"):  # a channel
@@ -286,6 +295,16 @@ def reference_density(circuit: Circuit, sample: int = 0, initial: np.ndarray | N
                 if cond is None or all(bits[b] == v for b, v in zip(cond.clbits, cond.bit_values())):
                     u = op_matrix(op, n, params)
                     r = u @ r @ u.conj().T
-            out[bits] = out.get(bits, 0) + r
+            add(bits, r)
         branches = out
-    return sum(branches.values())
+    return branches
+
+
+def reference_density(circuit: Circuit, sample: int = 0, initial: np.ndarray | None = None) -> np.ndarray:
+    """The exact mixed state of any circuit: the sum of :func:`density_branches`."""
+    return sum(density_branches(circuit, sample, initial).values())
+
+
+def reference_records(circuit: Circuit) -> dict[tuple[int, ...], float]:
+    """The exact distribution of a circuit's classical record, ``{bits: probability}``."""
+    return {bits: float(np.trace(r).real) for bits, r in density_branches(circuit).items()}

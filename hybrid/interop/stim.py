@@ -36,7 +36,7 @@ from ..sim.operators import op_matrix
 from ..sim.params import resolve_param
 from ..sim.simulate import simulate
 
-__all__ = ["StimAnnotations", "Detector", "from_stim", "to_stim", "sample_measurements", "pauli_twirl"]
+__all__ = ["StimAnnotations", "Detector", "from_stim", "to_stim", "sample_measurements", "pauli_twirl", "decoder_model", "twirled_circuit"]
 
 
 def _stim():
@@ -72,6 +72,7 @@ _TWO_QUBIT = {"CX": "cx", "CY": "cy", "CZ": "cz", "SWAP": "swap"}
 _FEEDBACK = {"CX": "x", "CY": "y", "CZ": "z"}  # a record as control: a classically controlled Pauli
 _BASIS = {"Z": (), "X": ("h",), "Y": ("sdg", "h")}  # gates that take the basis to Z
 _UNDO = {"Z": (), "X": ("h",), "Y": ("h", "s")}
+_MEASURE_RESET = {"M", "MX", "MY", "MR", "MRX", "MRY", "R", "RX", "RY", "MPP"}  # stim's canonical names
 _ANNOTATIONS = {"DETECTOR", "OBSERVABLE_INCLUDE", "TICK", "QUBIT_COORDS", "SHIFT_COORDS"}
 
 
@@ -81,7 +82,7 @@ def from_stim(stim_circuit) -> Circuit:
     if isinstance(stim_circuit, str):
         stim_circuit = stim.Circuit(stim_circuit)
     flat = stim_circuit.flattened()  # REPEAT unrolled, coordinates shifted
-    used = sorted({t.value for inst in flat for t in inst.targets_copy() if t.is_qubit_target})
+    used = sorted({t.qubit_value for inst in flat for t in inst.targets_copy() if t.qubit_value is not None})
     if not used:
         raise ValueError("the stim circuit acts on no qubit")
     wire = {q: i for i, q in enumerate(used)}
@@ -95,7 +96,7 @@ def from_stim(stim_circuit) -> Circuit:
             _annotate(notes, name, args, targets, record, wire)
             continue
         gate = stim.gate_data(name)
-        if gate.produces_measurements or gate.is_reset:
+        if name in _MEASURE_RESET:
             record = _measurements(circuit, gate, name, args, targets, record, wire)
         elif gate.is_noisy_gate:
             _noise(circuit, name, args, targets, wire)
@@ -332,6 +333,7 @@ def _emit_gate(stim, out, op: Operation, qubit: list, record: int, where: str) -
         m = full
     try:
         tableau = stim.Tableau.from_unitary_matrix(m, endian="big")
+        _check_same_up_to_phase(np.asarray(tableau.to_unitary_matrix(endian="big")), m)  # stim does not check
     except ValueError:
         raise ValueError(
             f"{where}: {op.name} is not a Clifford gate, so stim cannot represent it; a stim circuit (and a "
@@ -339,6 +341,12 @@ def _emit_gate(stim, out, op: Operation, qubit: list, record: int, where: str) -
         ) from None
     for inst in tableau.to_circuit("elimination"):
         out.append(inst.name, [targets[t.value] for t in inst.targets_copy()], inst.gate_args_copy())
+
+
+def _check_same_up_to_phase(u: np.ndarray, m: np.ndarray, atol: float = 1e-6) -> None:
+    phase = np.vdot(u, m) / m.shape[0]  # <u, m> / d: the global phase when m = phase * u
+    if abs(abs(phase) - 1) > atol or not np.allclose(phase * u, m, atol=atol):
+        raise ValueError("not a Clifford unitary")
 
 
 # --- sampling --------------------------------------------------------------------------------
@@ -391,3 +399,24 @@ def sample_measurements(
             out[done : done + t] = bits.cpu().numpy().astype(bool)
             done += t
     return out
+
+
+def twirled_circuit(stim_circuit, noise, noise_mode: str = "replace"):
+    """The stim circuit of ``stim_circuit`` under ``noise`` with every channel replaced by
+    its Pauli twirl (``noise=None``: the circuit itself)."""
+    if noise is None:
+        return stim_circuit
+    return to_stim(with_noise(from_stim(stim_circuit), noise, noise_mode), twirl=True)
+
+
+def decoder_model(stim_circuit, noise=None, noise_mode: str = "replace"):
+    """``(detector error model, what it was built from)`` for decoding samples of
+    ``stim_circuit`` under ``noise`` (as :func:`sample_measurements` takes it): stim's own
+    model of the circuit when the noise is its own Pauli noise, else the model of the noisy
+    circuit's Pauli twirl -- what a Pauli decoder can know of non-Pauli noise."""
+    if noise is None:
+        return stim_circuit.detector_error_model(decompose_errors=True), "stim's detector error model of the sampled circuit"
+    twirled = twirled_circuit(stim_circuit, noise, noise_mode)
+    return twirled.detector_error_model(decompose_errors=True), (
+        "the detector error model of the noisy circuit's Pauli twirl (the noise is not Pauli; a Pauli decoder sees its twirl)"
+    )
