@@ -226,9 +226,7 @@ def merge(out: Path) -> Merged:
     for n, present in sorted(slices.items()):
         merged.missing_slices += [f"{i}/{n}" for i in range(n) if i not in present]
     done = {k for k, r in best.items() if "error" not in r}
-    phases = {}
-    for h in headers:
-        phases.update(h.get("phases", {}))
+    phases = {k: FINAL for h in headers for k in h.get("finals", [])}
     owner = {n: split({k: phases.get(k, TUNE) for k in plan}, n) for n in sorted(slices)}
     for key in plan:
         if key not in done and (MARKER + key) not in done:
