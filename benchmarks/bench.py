@@ -25,6 +25,11 @@ Suites:
 Every finished case is one line of ``DIR/bench.jsonl`` (appended and fsynced at once); the
 same command again skips the cases already there. A unit that fails (a suite whose module
 is missing, an exception) is recorded as an error line and tried again on the next run.
+
+Sweeps (:mod:`benchmarks.shards`): ``--shard I/N`` runs slice I of N into
+``DIR/shards/bench.I-of-N.jsonl`` (``--phase tune`` on every slice, then ``--phase final``,
+when the classifier finals are selected), ``--report-only`` merges every results file of
+``DIR`` into the report, ``--workers N`` runs the N slices as local processes and merges.
 """
 
 from __future__ import annotations
@@ -180,7 +185,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="torch CPU threads (torch.set_num_threads and OMP_NUM_THREADS); default: as found")
     sweep = parser.add_argument_group("sweeps (many processes or machines; see benchmarks/README.md)")
     sweep.add_argument("--shard", type=shards.parse_shard, metavar="I/N",
-                       help="run only slice I of N (0 <= I < N) of the selected cases, into DIR/shards/bench.I-of-N.jsonl")
+                       help="run only slice I of N (0 <= I < N) of the selected cases, "
+                       "into DIR/shards/bench.I-of-N.jsonl")
     sweep.add_argument("--phase", choices=(shards.TUNE, shards.FINAL),
                        help="tune: every case but the classifier final seeds; final: those seeds (they read the "
                        "tuning records of every slice). Needed with --shard I/N, N > 1, when classifiers run")
@@ -324,14 +330,13 @@ def run_classifier(ctx: Context, module, case: str, strict: bool = False) -> Non
     if strict and "/seed=" in case:
         need = _tuning_keys(module, case)
         if any(k not in done for k in need):
-            _adopt_other_files(ctx.log, getattr(ctx, "sweep_out", ctx.log.path.parent))  # other slices may have finished since
+            _adopt_other_files(ctx.log, ctx.out or ctx.log.path.parent)  # other slices may have finished since
             done = _classifier_results(ctx)
         missing = [k for k in need if k not in done]
         if missing:
-            where = getattr(ctx, "sweep_where", lambda k: "")
             raise RuntimeError(
                 "the tuning records this final seed needs are in no results file of the folder: "
-                + ", ".join(f"{k}{where(f'classifiers/{k}/{ctx.device.type}')}" for k in missing)
+                + ", ".join(f"{k}{ctx.where(f'classifiers/{k}/{ctx.device.type}')}" for k in missing)
                 + "; run --phase tune on every slice first (then rerun this one)"
             )
     result = module.run_case(case, ctx.device.type, records=done)
@@ -408,7 +413,7 @@ def run_units(ctx: Context, units: list[Unit]) -> None:
         bar.set_postfix_str(f"{unit.suite}: {unit.label}")
         try:
             unit.run(ctx)
-            if getattr(ctx, "sweep_markers", False):
+            if ctx.markers:
                 _mark_unit(ctx, unit)
         except SuiteMissing as exc:
             _unit_error(ctx, unit, str(exc), missing=True)
@@ -683,7 +688,8 @@ def run_workers(args: argparse.Namespace) -> dict:
     env = {**os.environ, **{v: str(threads) for v in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}}
     base = [sys.executable, "-m", "hybrid.cli", "bench", *_child_argv(args), "--threads", str(threads)]
     say(f"hybrid bench: {len(units)} cases in {n} local slices, {threads} torch threads each ({cores} cores); "
-        f"rounds: {', '.join(r or 'all' for r in rounds)}; each slice's output in {out / shards.SHARD_DIR}/bench.I-of-{n}.log")  # fmt: skip
+        f"rounds: {', '.join(r or 'all' for r in rounds)}; "
+        f"each slice's output in {out / shards.SHARD_DIR}/bench.I-of-{n}.log")  # fmt: skip
     codes: dict[str, list[int]] = {}
     interrupted = False
     for phase in rounds:
@@ -713,7 +719,8 @@ def run_workers(args: argparse.Namespace) -> dict:
             for _, log in procs:
                 log.close()
         codes[phase or "all"] = [proc.returncode for proc, _ in procs]
-        say(f"round {phase or 'all'}: {time.perf_counter() - started:.0f} s; exit codes by slice: {codes[phase or 'all']}")
+        name = phase or "all"
+        say(f"round {name}: {time.perf_counter() - started:.0f} s; exit codes by slice: {codes[name]}")
         if interrupted or any(c == 2 for c in codes[phase or "all"]):
             break
     summary = report_only(out)
@@ -776,7 +783,8 @@ def _missing_section(merged: shards.Merged, limit: int = 40) -> list[str]:
         lines.append(f"- slice {name}: no results file (not started, or its file was not copied here)")
     items = list(merged.missing_units.items())
     if items:
-        lines.append(f"- {len(items)} planned cases are not finished (killed, still running, or not started):")
+        lines.append(f"- {len(items)} planned cases have no record (their slice was killed, is still running, "
+                     "or never started):")
         lines += [f"  - `{key}` (slice {', '.join(owners)})" for key, owners in items[:limit]]
         if len(items) > limit:
             lines.append(f"  - ... and {len(items) - limit} more")
@@ -795,12 +803,13 @@ def report_only(out: Path) -> dict:
         raise UsageError(f"{out} holds no results to merge (no bench.jsonl, no {shards.SHARD_DIR}/bench.I-of-N.jsonl)")
     say(f"merging {len(merged.files)} results files in {out}: {len(merged.records)} cases")
     header = _merged_header(merged, out, time.perf_counter() - started)
-    report, made = write_report(merged.records, out, header, set(), _bandwidth(merged.records), _missing_section(merged))
+    missing = _missing_section(merged)
+    report, made = write_report(merged.records, out, header, set(), _bandwidth(merged.records), missing)
     found = problems(merged.records)
     for name in merged.missing_slices:
         say(f"  missing: slice {name} has no results file")
     if merged.missing_units:
-        say(f"  missing: {len(merged.missing_units)} planned cases are not finished (listed in the report)")
+        say(f"  missing: {len(merged.missing_units)} planned cases have no record (listed in the report)")
     for p in found:
         say(f"  error: {p}")
     say(f"report: {report}; plots: {', '.join(str(p) for p in made) or 'none'}")
@@ -870,7 +879,8 @@ def _run(args: argparse.Namespace, argv: list[str]) -> dict:
     started = time.perf_counter()
     out = Path(args.out)
     owner = shards.split({u.key: u.phase for u in units}, shard.count) if shard else {}
-    todo = [u for u in units if (args.phase is None or u.phase == args.phase) and owner.get(u.key, 0) == (shard.index if shard else 0)]
+    mine = shard.index if shard else 0
+    todo = [u for u in units if (args.phase is None or u.phase == args.phase) and owner.get(u.key, 0) == mine]
     path = shards.slice_file(out, shard) if shard else out / LOG_NAME
     log = ResultLog(path.parent, path.name)
     own = len(log.records)
@@ -879,15 +889,17 @@ def _run(args: argparse.Namespace, argv: list[str]) -> dict:
     info["cores_available"] = _cores()
     if shard:
         info["shard"], info["phase"] = str(shard), args.phase or "all"
-    where = f"slice {shard} ({len(todo)} of {len(units)} cases" + (f", phase {args.phase})" if args.phase else ")") if shard else f"{len(todo)} cases"
+    where = f"{len(todo)} cases" + (f" in phase {args.phase}" if args.phase else "")
+    if shard:
+        where = f"slice {shard}: {where} of {len(units)}"
     say(f"hybrid bench: preset {preset.name}, suites {','.join(args.suite)}, {where}, device {info['device']}, "
         f"{info['torch_threads']} torch threads")  # fmt: skip
     say(f"results: {log.path}" + (f" ({own} lines from earlier runs)" if own else "")
         + (f"; {adopted} finished cases found in the folder's other results files" if adopted else ""))  # fmt: skip
     ctx = engines.make_context(log, device, args.repeats, info)
-    ctx.sweep_out = out
-    ctx.sweep_markers = shard is not None
-    ctx.sweep_where = (lambda k: f" (slice {owner[k]}/{shard.count})" if k in owner else "") if shard else (lambda k: "")
+    ctx.out, ctx.markers = out, shard is not None
+    if shard:
+        ctx.where = lambda k: f" (slice {owner[k]}/{shard.count})" if k in owner else ""
     if shard:
         log.append({"key": shards.HEADER, "suite": "_slice", "slice": str(shard), "phase": args.phase or "all",
                     "plan": [u.key for u in units], "finals": [u.key for u in units if u.phase == shards.FINAL],

@@ -192,7 +192,7 @@ class Merged:
     plan: list[str]  # unit keys of the plan the slices announced (union, in order)
     slices: dict[int, set[int]]  # N -> indices with a file
     missing_slices: list[str] = field(default_factory=list)  # "I/N" with no file
-    missing_units: dict[str, list[str]] = field(default_factory=dict)  # unit key -> owner slices "I/N"
+    missing_units: dict[str, list[str]] = field(default_factory=dict)  # unit key without a record -> its slices
     plan_conflict: bool = False
     headers: list[dict] = field(default_factory=list)
 
@@ -215,12 +215,8 @@ def merge(out: Path) -> Merged:
         header = next((r for r in reversed(read_records(path)) if r["key"] == HEADER), None)
         if header is not None:
             headers.append(header)
-    plan: list[str] = []
-    plans = []
-    for h in headers:
-        keys = list(h.get("plan", []))
-        plans.append(tuple(keys))
-        plan += [k for k in keys if k not in set(plan)]
+    plans = [tuple(h.get("plan", [])) for h in headers]
+    plan = list(dict.fromkeys(k for keys in plans for k in keys))
     plan_conflict = len(set(plans)) > 1
     merged = Merged(files, [], plan, slices, plan_conflict=plan_conflict, headers=headers)
     for n, present in sorted(slices.items()):
@@ -228,8 +224,8 @@ def merge(out: Path) -> Merged:
     done = {k for k, r in best.items() if "error" not in r}
     phases = {k: FINAL for h in headers for k in h.get("finals", [])}
     owner = {n: split({k: phases.get(k, TUNE) for k in plan}, n) for n in sorted(slices)}
-    for key in plan:
-        if key not in done and (MARKER + key) not in done:
+    for key in plan:  # no record at all (a unit that failed has an error line: a problem, not missing)
+        if key not in best and (MARKER + key) not in done:
             merged.missing_units[key] = [f"{owner[n][key]}/{n}" for n in owner]
     position = {k: i for i, k in enumerate(plan)}
     # A unit that failed as a whole and later finished: its marker supersedes the error line.
