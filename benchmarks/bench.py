@@ -25,6 +25,11 @@ Suites:
 Every finished case is one line of ``DIR/bench.jsonl`` (appended and fsynced at once); the
 same command again skips the cases already there. A unit that fails (a suite whose module
 is missing, an exception) is recorded as an error line and tried again on the next run.
+
+Sweeps (:mod:`benchmarks.shards`): ``--shard I/N`` runs slice I of N into
+``DIR/shards/bench.I-of-N.jsonl`` (``--phase tune`` on every slice, then ``--phase final``,
+when the classifier finals are selected), ``--report-only`` merges every results file of
+``DIR`` into the report, ``--workers N`` runs the N slices as local processes and merges.
 """
 
 from __future__ import annotations
@@ -32,9 +37,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as _dt
+import fnmatch
 import importlib
 import json
 import os
+import signal
+import subprocess
 import sys
 import time
 import traceback
@@ -49,6 +57,7 @@ from hybrid._checks import positive_int_arg
 
 from . import batched, engines, gradients, memory, pennylane_device, statevector
 from . import noise as noise_suite
+from . import shards
 from .records import ResultLog
 from .records import run_info as _run_info
 from .report import markdown_table, render
@@ -104,6 +113,7 @@ class Unit:
     label: str
     key: str
     run: Callable[[Context], None]
+    phase: str = shards.TUNE  # shards.FINAL: needs other cases' records (the classifier final seeds)
 
 
 # --- command line --------------------------------------------------------------------------
@@ -127,6 +137,13 @@ def _sizes(text: str) -> tuple[int, ...]:
     if not sizes:
         raise argparse.ArgumentTypeError(f"expected comma-separated qubit counts (positive integers) such as 4,8; got {text!r}")
     return sizes
+
+
+def _patterns(text: str) -> tuple[str, ...]:
+    patterns = tuple(p.strip() for p in text.split(",") if p.strip())
+    if not patterns:
+        raise argparse.ArgumentTypeError(f"expected comma-separated shell patterns such as '*/moons/*'; got {text!r}")
+    return patterns
 
 
 def _out_dir(text: str) -> Path:
@@ -160,6 +177,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--trajectory-sizes", type=_sizes, help="override the noise suite's trajectories timing qubit counts")
     parser.add_argument("--shots", type=positive_int_arg, help="shots (= trajectories) of the noise suite's trajectories "
                         "timings (default 256; --quick 128, --full 512)")  # fmt: skip
+    parser.add_argument("--seeds", type=positive_int_arg, help="final seeds per classifier model (default 5)")
+    parser.add_argument("--cases", type=_patterns, metavar="PATTERNS",
+                        help="only the cases whose key matches one of these comma-separated shell patterns, "
+                        "e.g. '*/moons/mlp/*' (keys: see the JSON lines or the slice headers)")
+    parser.add_argument("--threads", type=positive_int_arg,
+                        help="torch CPU threads (torch.set_num_threads and OMP_NUM_THREADS); default: as found")
+    sweep = parser.add_argument_group("sweeps (many processes or machines; see benchmarks/README.md)")
+    sweep.add_argument("--shard", type=shards.parse_shard, metavar="I/N",
+                       help="run only slice I of N (0 <= I < N) of the selected cases, "
+                       "into DIR/shards/bench.I-of-N.jsonl")
+    sweep.add_argument("--phase", choices=(shards.TUNE, shards.FINAL),
+                       help="tune: every case but the classifier final seeds; final: those seeds (they read the "
+                       "tuning records of every slice). Needed with --shard I/N, N > 1, when classifiers run")
+    sweep.add_argument("--workers", type=positive_int_arg, metavar="N",
+                       help="run N slices as local processes (cores / N torch threads each), then merge them")
+    sweep.add_argument("--report-only", action="store_true",
+                       help="run nothing: merge every results file in DIR into report.md and the plots")
 
 
 def _preset(args: argparse.Namespace) -> Preset:
@@ -263,8 +297,28 @@ def run_algorithm(ctx: Context, name: str, quick: bool) -> None:
     _record(ctx, key, "algorithms", name, quick=quick, rows=rows, seconds=time.perf_counter() - start)
 
 
-def run_classifier(ctx: Context, module, case: str) -> None:
-    """One classifier case (``module.run_case``) as one case of the log."""
+def _classifier_results(ctx: Context) -> dict[str, dict]:
+    return {
+        r["case"]: r["result"]
+        for r in ctx.log.records.values()
+        if r.get("suite") == "classifiers" and "result" in r and r.get("device") == ctx.device.type
+    }  # this device's runs only: a final seed must not take its tuning from another device
+
+
+def _tuning_keys(module, case: str) -> list[str]:
+    """The tuning cases a final seed reads (its model's trials on its dataset)."""
+    c = module.parse_key(case)
+    trials = len(module.get_grid(c.grid).trials)
+    return [case.rsplit("/", 1)[0] + f"/tune={i}" for i in range(trials)]
+
+
+def run_classifier(ctx: Context, module, case: str, strict: bool = False) -> None:
+    """One classifier case (``module.run_case``) as one case of the log.
+
+    ``strict`` (``--phase final``): a final seed whose tuning records are in no results
+    file of the folder is an error naming them (retried on the next run), where a serial
+    run would train the missing trials again inside this case.
+    """
     key = f"classifiers/{case}/{ctx.device.type}"
     if _resume(ctx, key):
         return
@@ -272,31 +326,43 @@ def run_classifier(ctx: Context, module, case: str) -> None:
     start = time.perf_counter()
     # Final-seed cases read their tuning trials from the records: pass the ones on file, so
     # a resumed run (a new process) finds the trials an earlier run finished.
-    done = {
-        r["case"]: r["result"]
-        for r in ctx.log.records.values()
-        if r.get("suite") == "classifiers" and "result" in r and r.get("device") == ctx.device.type
-    }  # this device's runs only: a final seed must not take its tuning from another device
+    done = _classifier_results(ctx)
+    if strict and "/seed=" in case:
+        need = _tuning_keys(module, case)
+        if any(k not in done for k in need):
+            _adopt_other_files(ctx.log, ctx.out or ctx.log.path.parent)  # other slices may have finished since
+            done = _classifier_results(ctx)
+        missing = [k for k in need if k not in done]
+        if missing:
+            raise RuntimeError(
+                "the tuning records this final seed needs are in no results file of the folder: "
+                + ", ".join(f"{k}{ctx.where(f'classifiers/{k}/{ctx.device.type}')}" for k in missing)
+                + "; run --phase tune on every slice first (then rerun this one)"
+            )
     result = module.run_case(case, ctx.device.type, records=done)
     _record(ctx, key, "classifiers", case, result=result, seconds=time.perf_counter() - start)
 
 
-def _classifier_units(quick: bool, device: str) -> list[Unit]:
+def _classifier_units(quick: bool, device: str, seeds: int | None = None, strict: bool = False) -> list[Unit]:
     try:
         module = _import_suite("benchmarks.classifiers")
-        cases = module.case_keys(quick)
+        cases = module.case_keys(quick) if seeds is None else module.case_keys(quick, seeds=seeds)
     except Exception as exc:  # noqa: BLE001 - a suite that cannot even list its cases is one error row
         def fail(ctx: Context, exc=exc) -> None:
             raise exc
 
         return [Unit("classifiers", "classifiers", f"classifiers/(all)/{device}", fail)]
     return [
-        Unit("classifiers", case, f"classifiers/{case}/{device}", lambda ctx, c=case: run_classifier(ctx, module, c))
+        Unit("classifiers", case, f"classifiers/{case}/{device}",
+             lambda ctx, c=case: run_classifier(ctx, module, c, strict),
+             shards.FINAL if "/seed=" in case else shards.TUNE)
         for case in cases
-    ]
+    ]  # fmt: skip
 
 
-def plan(suites: tuple[str, ...], preset: Preset, device: str) -> list[Unit]:
+def plan(
+    suites: tuple[str, ...], preset: Preset, device: str, *, seeds: int | None = None, strict: bool = False
+) -> list[Unit]:
     """The units in run order: gradients, device, classifiers, algorithms, then the cases
     that run Aer last: noise, statevector (see :mod:`benchmarks.engines` for why)."""
     units: list[Unit] = []
@@ -314,7 +380,7 @@ def plan(suites: tuple[str, ...], preset: Preset, device: str) -> list[Unit]:
             for n in preset.device[kind]
         ]
     if "classifiers" in suites:
-        units += _classifier_units(preset.quick, device)
+        units += _classifier_units(preset.quick, device, seeds, strict)
     if "algorithms" in suites:
         units += [
             Unit("algorithms", name, _algorithm_key(name, preset.quick, device),
@@ -347,11 +413,40 @@ def run_units(ctx: Context, units: list[Unit]) -> None:
         bar.set_postfix_str(f"{unit.suite}: {unit.label}")
         try:
             unit.run(ctx)
+            if ctx.markers:
+                _mark_unit(ctx, unit)
         except SuiteMissing as exc:
             _unit_error(ctx, unit, str(exc), missing=True)
         except Exception as exc:  # noqa: BLE001 - nothing one unit does may stop the others
             _unit_error(ctx, unit, f"{type(exc).__name__}: {exc}", tb=traceback.format_exc(limit=-4))
     bar.close()
+
+
+def _mark_unit(ctx: Context, unit: Unit) -> None:
+    """In a slice file, note that ``unit`` finished (engine units record their cases under other keys)."""
+    own = ctx.log.get(unit.key)
+    if own is not None and "error" not in own:
+        return  # the unit's own record says it
+    marker = shards.MARKER + unit.key
+    if marker in ctx.log.records:
+        return
+    ctx.log.append({"key": marker, "suite": "_unit", "case": unit.label, "run_id": ctx.run["run_id"],
+                    "finished_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")})  # fmt: skip
+
+
+def _adopt_other_files(log: ResultLog, out: Path) -> int:
+    """Put the good records of the folder's other results files into ``log.records`` (not
+    into its file), so that resume skips cases any slice or serial run finished."""
+    others = [p for p in shards.log_files(out) if p.resolve() != log.path.resolve()]
+    adopted = 0
+    for key, rec in shards.best_records(others).items():
+        if "error" in rec or key == shards.HEADER:
+            continue
+        mine = log.records.get(key)
+        if mine is None or "error" in mine:
+            log.records[key] = rec
+            adopted += 1
+    return adopted
 
 
 def _unit_error(ctx: Context, unit: Unit, message: str, *, missing: bool = False, tb: str | None = None) -> None:
@@ -409,6 +504,7 @@ def algorithm_table(rec: dict, resumed: bool) -> str:
 
 
 def _header(ctx: Context, preset: Preset, elapsed: float, n_records: int) -> list[str]:
+    """The top of a one-run report."""
     run = ctx.run
     git = run.get("git") or {}
     versions = ", ".join(f"{k} {v}" for k, v in run["versions"].items() if v)
@@ -436,39 +532,44 @@ def _image(path: Path | None, alt: str) -> list[str]:
     return [f"![{alt}]({path.name})", ""] if path is not None else []
 
 
-def write_report(ctx: Context, records: list[dict], preset: Preset, elapsed: float, out: Path) -> tuple[Path, list]:
-    """``out/report.md`` and the PNG plots; returns the report path and the plot paths."""
+def write_report(
+    records: list[dict], out: Path, header: list[str], resumed: set[str], bandwidth_gbps: float | None,
+    extra: list[str] = (),
+) -> tuple[Path, list]:
+    """``out/report.md`` (``header``, the tables, ``extra``, the problems) and the PNG plots;
+    returns the report path and the plot paths."""
     from . import plots  # matplotlib loads only when a report is written
     by_suite = {s: [r for r in records if r.get("suite") == s and "error" not in r] for s in
                 ("statevector", "memory", "gradients", "batched", "device", "algorithms", "classifiers", "noise")}  # fmt: skip
     made: list[Path] = []
-    lines = _header(ctx, preset, elapsed, len(records))
+    lines = list(header)
     engine_recs = by_suite["statevector"] + by_suite["memory"]
     if engine_recs:
-        lines += ["## Engines: ours vs the anchors", "", render(engine_recs, ctx.resumed, ctx.bandwidth["GBps"], True), ""]
+        lines += ["## Engines: ours vs the anchors", "", render(engine_recs, resumed, bandwidth_gbps, True), ""]
         made += (new := _plot(plots.time_vs_qubits, by_suite["statevector"], out))
         lines += _image(new[0] if new else None, "time vs qubits")
     grad_recs = by_suite["gradients"] + by_suite["batched"]
     if grad_recs:
-        lines += ["## Gradients: ours vs the anchors", "", render(grad_recs, ctx.resumed, None, True), ""]
+        lines += ["## Gradients: ours vs the anchors", "", render(grad_recs, resumed, None, True), ""]
         made += (new := _plot(plots.gradient_cost, grad_recs, out))
         lines += _image(new[0] if new else None, "gradient cost")
     if by_suite["device"]:
         lines += ["## PennyLane device: hybrid.qubit vs lightning.qubit and default.qubit", "",
-                  render(by_suite["device"], ctx.resumed, None, True), ""]  # fmt: skip
+                  render(by_suite["device"], resumed, None, True), ""]  # fmt: skip
     if by_suite["algorithms"]:
         lines += ["## Algorithms: simulated quantum vs classical counterparts", ""]
         for rec in by_suite["algorithms"]:
-            lines += [algorithm_table(rec, rec["key"] in ctx.resumed), ""]
-    lines += _classifier_section(ctx, by_suite["classifiers"], out, made)
+            lines += [algorithm_table(rec, rec["key"] in resumed), ""]
+    lines += _classifier_section(resumed, by_suite["classifiers"], out, made)
     if by_suite["noise"]:
         from .report import noise_section
 
         lines += ["## Noise: noisy algorithms and noisy-simulation timings", "",
-                  noise_section(by_suite["noise"], ctx.resumed), ""]  # fmt: skip
+                  noise_section(by_suite["noise"], resumed), ""]  # fmt: skip
         for fn, alt in ((plots.noise_success, "success vs noise"), (plots.noise_time_vs_qubits, "noise timings")):
             made += (new := _plot(fn, by_suite["noise"], out))
             lines += _image(new[0] if new else None, alt)
+    lines += list(extra)
     found = problems(records)
     if found:
         lines += ["## Errors and failed checks", "", *[f"- {p}" for p in found], ""]
@@ -477,7 +578,7 @@ def write_report(ctx: Context, records: list[dict], preset: Preset, elapsed: flo
     return path, made
 
 
-def _classifier_section(ctx: Context, recs: list[dict], out: Path, made: list[Path]) -> list[str]:
+def _classifier_section(resumed_keys: set[str], recs: list[dict], out: Path, made: list[Path]) -> list[str]:
     if not recs:
         return []
     module = importlib.import_module("benchmarks.classifiers")
@@ -485,7 +586,7 @@ def _classifier_section(ctx: Context, recs: list[dict], out: Path, made: list[Pa
     # The suite's report brings its own headings, from level 1: one level down fits them in.
     text = "\n".join("#" + line if line.startswith("#") else line for line in module.render(results).splitlines())
     lines = [text, ""]
-    resumed = [r["case"] for r in recs if r["key"] in ctx.resumed]
+    resumed = [r["case"] for r in recs if r["key"] in resumed_keys]
     if resumed:
         lines += [f"Resumed from an earlier run: {', '.join(resumed)}.", ""]
     try:
@@ -508,20 +609,261 @@ def _plot(fn, records: list[dict], out: Path) -> list[Path]:
     return [path] if path is not None else []
 
 
+# --- sweeps: slices, workers, the merge ----------------------------------------------------
+
+EXIT_INCOMPLETE = 3  # --report-only / --workers: a slice or case is missing from the merge
+_NOT_FOR_CHILDREN = {"workers", "shard", "phase", "threads", "json", "report_only", "help", "out"}
+
+
+class UsageError(ValueError):
+    """Bad combination of options (exit code 2)."""
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))  # the CPUs this process may use (a Slurm cpuset, taskset)
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _set_threads(n: int) -> None:
+    # Set before the anchors are imported (lazily), so their OpenMP runtimes read it too.
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[var] = str(n)
+    torch.set_num_threads(n)
+
+
+def _select(args: argparse.Namespace, preset: Preset, device: str) -> list[Unit]:
+    """The plan's units after ``--cases`` (every phase, in run order)."""
+    units = plan(args.suite, preset, device, seeds=args.seeds, strict=args.phase == shards.FINAL)
+    if args.cases:
+        units = [u for u in units if any(fnmatch.fnmatchcase(u.key, p) for p in args.cases)]
+        if not units:
+            raise UsageError(f"--cases {','.join(args.cases)} matches none of the selected cases")
+    return units
+
+
+def _check_phases(units: list[Unit], shard: shards.Shard | None, phase: str | None) -> None:
+    if shard is not None and shard.count > 1 and phase is None and any(u.phase == shards.FINAL for u in units):
+        raise UsageError(
+            f"--shard {shard}: the classifier final seeds need the tuning results of every slice, so with "
+            "more than one slice run every slice with --phase tune first, then every slice with --phase final "
+            "(--workers N does both; see benchmarks/README.md), or leave the classifiers out"
+        )
+
+
+def _child_argv(args: argparse.Namespace) -> list[str]:
+    """The options of this command a slice process needs (all but the sweep's own)."""
+    parser = argparse.ArgumentParser(add_help=False)
+    add_arguments(parser)
+    argv = ["--out", str(Path(args.out).resolve())]
+    for action in parser._actions:
+        if not action.option_strings or action.dest in _NOT_FOR_CHILDREN:
+            continue
+        value = getattr(args, action.dest, action.default)
+        if value is None or value is False or value == action.default:
+            continue
+        flag = action.option_strings[0]
+        if value is True:
+            argv.append(flag)
+        elif isinstance(value, (tuple, list)):
+            argv += [flag, ",".join(str(v) for v in value)]
+        else:
+            argv += [flag, str(value)]
+    return argv
+
+
+def run_workers(args: argparse.Namespace) -> dict:
+    """``--workers N``: slices 0..N-1 as local processes (tune round, then final round), then the merge."""
+    n = args.workers
+    preset = _preset(args)
+    use_cuda = args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available())
+    units = _select(args, preset, "cuda" if use_cuda else "cpu")
+    has_finals = any(u.phase == shards.FINAL for u in units)
+    rounds = [args.phase] if args.phase else [shards.TUNE, shards.FINAL] if has_finals and n > 1 else [None]
+    cores = _cores()
+    threads = args.threads or max(1, cores // n)
+    out = Path(args.out)
+    (out / shards.SHARD_DIR).mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, **{v: str(threads) for v in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}}
+    base = [sys.executable, "-m", "hybrid.cli", "bench", *_child_argv(args), "--threads", str(threads)]
+    say(f"hybrid bench: {len(units)} cases in {n} local slices, {threads} torch threads each ({cores} cores); "
+        f"rounds: {', '.join(r or 'all' for r in rounds)}; "
+        f"each slice's output in {out / shards.SHARD_DIR}/bench.I-of-{n}.log")  # fmt: skip
+    codes: dict[str, list[int]] = {}
+    interrupted = False
+    for phase in rounds:
+        procs = []
+        for i in range(n):
+            cmd = [*base, "--shard", f"{i}/{n}"] + (["--phase", phase] if phase else [])
+            log = open(out / shards.SHARD_DIR / f"bench.{i}-of-{n}.log", "ab")  # noqa: SIM115 - closed below
+            log.write(f"\n$ {' '.join(cmd)}\n".encode())
+            log.flush()
+            procs.append((subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env), log))
+        started = time.perf_counter()
+        try:
+            for proc, _ in procs:
+                proc.wait()
+        except KeyboardInterrupt:
+            interrupted = True
+            for proc, _ in procs:
+                if proc.poll() is None:
+                    proc.send_signal(signal.SIGINT)
+            for proc, _ in procs:
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+        finally:
+            for _, log in procs:
+                log.close()
+        codes[phase or "all"] = [proc.returncode for proc, _ in procs]
+        name = phase or "all"
+        say(f"round {name}: {time.perf_counter() - started:.0f} s; exit codes by slice: {codes[name]}")
+        if interrupted or any(c == 2 for c in codes[phase or "all"]):
+            break
+    summary = report_only(out)
+    summary["workers"] = {"count": n, "torch_threads": threads, "cores": cores, "exit_codes": codes}
+    child = [c for cs in codes.values() for c in cs]
+    if interrupted:
+        summary["exit_code"] = 130
+    elif any(c == 2 for c in child):
+        say("a slice stopped on bad usage: see its .log file")
+        summary["exit_code"] = 2
+    elif summary["exit_code"] == 0 and any(c != 0 for c in child):
+        summary["exit_code"] = 1
+    return summary
+
+
+def _bandwidth(records: list[dict]) -> float | None:
+    values = {
+        round(r["run"]["bandwidth"]["device"]["GBps"], 1)
+        for r in records
+        if r.get("suite") == "statevector" and isinstance(r.get("run"), dict) and "bandwidth" in r["run"]
+    }
+    return values.pop() if len(values) == 1 else None
+
+
+def _merged_header(merged: shards.Merged, out: Path, elapsed: float) -> list[str]:
+    runs: dict[str, dict] = {}
+    for rec in [*merged.headers, *merged.records]:
+        run = rec.get("run")
+        if isinstance(run, dict) and run.get("run_id") and run["run_id"] not in runs:
+            runs[run["run_id"]] = run
+    counts = ", ".join(f"{len(got)} of {n} slices of {n}" for n, got in sorted(merged.slices.items()))
+    lines = [
+        "# hybrid bench report (merged)",
+        "",
+        f"- merged {len(merged.files)} results files in `{out}`: "
+        + ", ".join(f"`{p.relative_to(out)}`" for p in merged.files),
+        f"- {len(merged.records)} cases; slices present: {counts or 'none (serial bench.jsonl only)'}; "
+        f"merged in {elapsed:.1f} s by `hybrid bench --report-only`",
+        f"- {len(runs)} runs went into it:",
+    ]
+    for run in sorted(runs.values(), key=lambda r: r["run_id"]):
+        git = (run.get("git") or {}).get("commit", "unknown")[:12]
+        lines.append(
+            f"  - {run['run_id']}: `{run.get('command')}` on {run.get('device')}, {run.get('cpu_count')} CPUs, "
+            f"torch threads {run.get('torch_threads')}, commit {git}"
+        )
+    first = next(iter(runs.values()), None)
+    if first is not None:
+        lines.append("- versions: " + ", ".join(f"{k} {v}" for k, v in first.get("versions", {}).items() if v))
+    lines += ["", "Timings taken by slices that shared a machine are not comparable with each other; "
+              "every line of this report is in the results files with all measurements.", ""]  # fmt: skip
+    return lines
+
+
+def _missing_section(merged: shards.Merged, limit: int = 40) -> list[str]:
+    if merged.complete and not merged.plan_conflict:
+        return []
+    lines = ["## Missing slices and cases", ""]
+    for name in merged.missing_slices:
+        lines.append(f"- slice {name}: no results file (not started, or its file was not copied here)")
+    items = list(merged.missing_units.items())
+    if items:
+        lines.append(f"- {len(items)} planned cases have no record (their slice was killed, is still running, "
+                     "or never started):")
+        lines += [f"  - `{key}` (slice {', '.join(owners)})" for key, owners in items[:limit]]
+        if len(items) > limit:
+            lines.append(f"  - ... and {len(items) - limit} more")
+    if merged.plan_conflict:
+        lines.append("- the slices announced different plans (run with different options?): the missing cases are "
+                     "counted against all of them")  # fmt: skip
+    return [*lines, ""]
+
+
+def report_only(out: Path) -> dict:
+    """``--report-only``: merge every results file of ``out`` into ``report.md`` and the plots."""
+    started = time.perf_counter()
+    out = Path(out)
+    merged = shards.merge(out)
+    if not merged.files:
+        raise UsageError(f"{out} holds no results to merge (no bench.jsonl, no {shards.SHARD_DIR}/bench.I-of-N.jsonl)")
+    say(f"merging {len(merged.files)} results files in {out}: {len(merged.records)} cases")
+    header = _merged_header(merged, out, time.perf_counter() - started)
+    missing = _missing_section(merged)
+    report, made = write_report(merged.records, out, header, set(), _bandwidth(merged.records), missing)
+    found = problems(merged.records)
+    for name in merged.missing_slices:
+        say(f"  missing: slice {name} has no results file")
+    if merged.missing_units:
+        say(f"  missing: {len(merged.missing_units)} planned cases have no record (listed in the report)")
+    for p in found:
+        say(f"  error: {p}")
+    say(f"report: {report}; plots: {', '.join(str(p) for p in made) or 'none'}")
+    code = EXIT_INCOMPLETE if not merged.complete else 1 if found else 0
+    return {
+        "exit_code": code,
+        "out": str(out),
+        "files": [str(p) for p in merged.files],
+        "report": str(report),
+        "plots": [str(p) for p in made],
+        "cases": len(merged.records),
+        "missing_slices": merged.missing_slices,
+        "missing_cases": list(merged.missing_units),
+        "errors": found,
+    }
+
+
 # --- main ----------------------------------------------------------------------------------
 
 
+def _usage_problem(args: argparse.Namespace) -> str | None:
+    if args.report_only and (args.shard or args.workers or args.phase):
+        return "--report-only runs nothing, so --shard, --phase and --workers do not go with it"
+    if args.workers and args.shard:
+        return "--workers N starts slices 0..N-1 itself; give --workers or --shard, not both"
+    if args.report_only and not Path(args.out).is_dir():
+        return f"--report-only: {args.out} is not a folder of results; give the --out of the runs to merge"
+    if args.device == "cuda" and not args.report_only and not torch.cuda.is_available():
+        return "--device cuda was given but torch sees no CUDA GPU; use --device cpu"
+    return None
+
+
 def main_from_args(args: argparse.Namespace, argv: list[str] | None = None) -> int:
-    """Run ``hybrid bench``; 0 when every case ran clean, 1 when any errored, 2 on bad usage."""
-    if args.device == "cuda" and not torch.cuda.is_available():
-        print("hybrid bench: error: --device cuda was given but torch sees no CUDA GPU; use --device cpu", file=sys.stderr)
+    """Run ``hybrid bench``; 0 when every case ran clean, 1 when any errored, 2 on bad usage,
+    3 when a merge (``--report-only``, ``--workers``) misses slices or cases."""
+    problem = _usage_problem(args)
+    if problem:
+        print(f"hybrid bench: error: {problem}", file=sys.stderr)
         return 2
     stdout = sys.stdout
     redirect = contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext()
-    with redirect:
-        summary = _run(args, _command(argv))
+    try:
+        with redirect:
+            if args.report_only:
+                summary = report_only(Path(args.out))
+            elif args.workers:
+                summary = run_workers(args)
+            else:
+                summary = _run(args, _command(argv))
+    except UsageError as exc:
+        print(f"hybrid bench: error: {exc}", file=sys.stderr)
+        return 2
     if args.json:
-        print(json.dumps(summary, indent=2), file=stdout)
+        print(json.dumps(summary, indent=2, default=str), file=stdout)
     return summary["exit_code"]
 
 
@@ -529,38 +871,72 @@ def _run(args: argparse.Namespace, argv: list[str]) -> dict:
     preset = _preset(args)
     use_cuda = args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available())
     device = torch.device("cuda" if use_cuda else "cpu")
+    if args.threads:
+        _set_threads(args.threads)
+    shard = args.shard
+    units = _select(args, preset, device.type)
+    _check_phases(units, shard, args.phase)
     started = time.perf_counter()
     out = Path(args.out)
-    log = ResultLog(out, LOG_NAME)
+    owner = shards.split({u.key: u.phase for u in units}, shard.count) if shard else {}
+    mine = shard.index if shard else 0
+    todo = [u for u in units if (args.phase is None or u.phase == args.phase) and owner.get(u.key, 0) == mine]
+    path = shards.slice_file(out, shard) if shard else out / LOG_NAME
+    log = ResultLog(path.parent, path.name)
+    own = len(log.records)
+    adopted = _adopt_other_files(log, out)
     info = _run_info(device, argv, program=["hybrid", "bench"])
-    say(f"hybrid bench: preset {preset.name}, suites {','.join(args.suite)}, device {info['device']}")
-    say(f"results: {log.path}" + (f" ({len(log.records)} lines from earlier runs)" if log.records else ""))
+    info["cores_available"] = _cores()
+    if shard:
+        info["shard"], info["phase"] = str(shard), args.phase or "all"
+    where = f"{len(todo)} cases" + (f" in phase {args.phase}" if args.phase else "")
+    if shard:
+        where = f"slice {shard}: {where} of {len(units)}"
+    say(f"hybrid bench: preset {preset.name}, suites {','.join(args.suite)}, {where}, device {info['device']}, "
+        f"{info['torch_threads']} torch threads")  # fmt: skip
+    say(f"results: {log.path}" + (f" ({own} lines from earlier runs)" if own else "")
+        + (f"; {adopted} finished cases found in the folder's other results files" if adopted else ""))  # fmt: skip
     ctx = engines.make_context(log, device, args.repeats, info)
+    ctx.out, ctx.markers = out, shard is not None
+    if shard:
+        ctx.where = lambda k: f" (slice {owner[k]}/{shard.count})" if k in owner else ""
+    if shard:
+        log.append({"key": shards.HEADER, "suite": "_slice", "slice": str(shard), "phase": args.phase or "all",
+                    "plan": [u.key for u in units], "finals": [u.key for u in units if u.phase == shards.FINAL],
+                    "units": [u.key for u in units if owner[u.key] == shard.index], "run": info,
+                    "finished_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")})  # fmt: skip
     interrupted = False
     try:
-        run_units(ctx, plan(args.suite, preset, device.type))
+        run_units(ctx, todo)
     except KeyboardInterrupt:
         interrupted = True
         say("\ninterrupted: finished cases are saved; run the same command to resume")
     records = [log.records[k] for k in ctx.done if k in log.records]
     elapsed = time.perf_counter() - started
-    report, made = write_report(ctx, records, preset, elapsed, out)
     found = problems(records)
     say(f"\n{len(records)} cases, resumed {len(ctx.resumed)} cases, {len(found)} errors, {elapsed:.0f} s")
     for p in found:
         say(f"  error: {p}")
-    say(f"report: {report}; log: {log.path}; plots: {', '.join(str(p) for p in made) or 'none'}")
+    report, made = None, []
+    if shard:
+        say(f"slice {shard} done; log: {log.path}. When every slice has run: hybrid bench --report-only --out {out}")
+    else:
+        header = _header(ctx, preset, elapsed, len(records))
+        report, made = write_report(records, out, header, ctx.resumed, ctx.bandwidth["GBps"])
+        say(f"report: {report}; log: {log.path}; plots: {', '.join(str(p) for p in made) or 'none'}")
     code = 130 if interrupted else 1 if found else 0
     return {
         "exit_code": code,
         "out": str(out),
         "log": str(log.path),
-        "report": str(report),
+        "report": None if report is None else str(report),
         "plots": [str(p) for p in made],
         "cases": len(records),
         "resumed": len(ctx.resumed),
         "errors": found,
         "interrupted": interrupted,
         "seconds": elapsed,
+        "shard": None if shard is None else str(shard),
+        "phase": args.phase,
         "run": info,
     }

@@ -12,6 +12,7 @@ import importlib.metadata
 import json
 import os
 import platform
+import secrets
 import shlex
 import subprocess
 import sys
@@ -137,7 +138,8 @@ def run_info(device: torch.device, argv: list[str] | None = None, program: list[
     argv = sys.argv[1:] if argv is None else argv
     program = [sys.executable, "-m", "benchmarks.engines"] if program is None else program
     return {
-        "run_id": _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ"),
+        # The time alone is not unique: the slices of a job array start in the same second.
+        "run_id": _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3),
         "command": shlex.join([*program, *argv]),
         "device": _device_name(device),
         "cpu_model": cpu_model(),

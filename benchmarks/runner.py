@@ -12,6 +12,7 @@ import gc
 import sys
 import traceback
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 import torch
@@ -37,6 +38,11 @@ class Context:
     cpu_bandwidth: dict  # copy_bandwidth() on the CPU (the anchors' floor)
     done: list[str] = field(default_factory=list)  # keys of cases seen in this run, in order
     resumed: set[str] = field(default_factory=set)
+    # Sweeps (benchmarks.shards): the results folder, whether finished units leave markers
+    # in the slice file, and which slice runs a unit key (for messages).
+    out: Path | None = None
+    markers: bool = False
+    where: Callable[[str], str] = lambda key: ""
 
 
 def is_anchor(engine: str) -> bool:
