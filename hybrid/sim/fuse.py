@@ -306,6 +306,10 @@ def _fuse(
         constant = all(is_constant(ops[i]) for i in members)
         if diagonal:
             steps.append(PhaseStep(tuple(members), tuple(sorted(wires)), constant))
+        elif len(members) == 1 and op.gate.kind is g.Kind.PERMUTATION:
+            # Nothing to fuse: a lone CNOT, SWAP or Toffoli moves amplitudes in place (or joins
+            # a run composed into one gather) where a block would multiply by a 0/1 matrix.
+            steps.append(InstructionStep(start, constant=constant))
         else:
             span = _dense_span(min(wires), max(wires), n, _dense_limit(n, batched, config))
             steps.append(DenseStep(tuple(members), span, _block_program(members, ops, span), constant))
