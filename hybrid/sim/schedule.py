@@ -95,31 +95,56 @@ def _swap(where: list[int], who: list[int], pairs) -> None:
         where[qa], where[qb] = b, a
 
 
-def schedule(ops, n: int, k: int, where: list[int] | None = None) -> tuple[tuple, tuple[int, ...]]:
+def schedule(ops, n: int, k: int, where: list[int] | None = None, window: int = 4096) -> tuple[tuple, tuple[int, ...]]:
     """``(items, final map)``: the circuit as :class:`Gate` and :class:`Swap` items for
-    ``2**k`` processes, starting from the map ``where`` (default: the identity)."""
+    ``2**k`` processes, starting from the map ``where`` (default: the identity).
+
+    Gates run as soon as their targets are local, ahead of earlier gates they share no
+    wire with (the order on each wire is kept); only when no pending gate (within
+    ``window`` of the first) can run does a swap come, chosen for the first of them."""
     where = list(range(n)) if where is None else list(where)
     who = [0] * n
     for q, p in enumerate(where):
         who[p] = q
     local_count = n - k
+    for i, op in enumerate(ops):
+        if len(needs_local(op)) > local_count:
+            raise ValueError(f"op {i} ({op.name}) acts on {len(needs_local(op))} wires; a shard has only {local_count} local ones")
     uses = _next_uses(ops)
     items: list = []
-    for i, op in enumerate(ops):
-        if is_relabel(op):
-            a, b = op.wires
-            pa, pb = where[a], where[b]
-            where[a], where[b], who[pa], who[pb] = pb, pa, b, a
-            continue
-        targets = needs_local(op)
-        if len(targets) > local_count:
-            raise ValueError(f"op {i} ({op.name}) acts on {len(targets)} wires; a shard has only {local_count} local ones")
-        missing = [q for q in targets if where[q] < k]
-        if missing:
+    pending = list(range(len(ops)))
+    while pending:
+        blocked: set[int] = set()
+        rest: list[int] = []
+        first_stuck = None
+        for pos, i in enumerate(pending):
+            op = ops[i]
+            wires = set(op.all_wires)
+            if pos >= window or wires & blocked:
+                blocked |= wires
+                rest.append(i)
+                continue
+            if is_relabel(op):
+                a, b = op.wires
+                pa, pb = where[a], where[b]
+                where[a], where[b], who[pa], who[pb] = pb, pa, b, a
+                continue
+            if any(where[q] < k for q in needs_local(op)):
+                blocked |= wires
+                rest.append(i)
+                if first_stuck is None:
+                    first_stuck = i
+                continue
+            items.append(Gate(i, op.remap(where)))
+        pending = rest
+        if pending:
+            i = first_stuck if first_stuck is not None else pending[0]
+            op = ops[i]
+            targets = needs_local(op)
+            missing = [q for q in targets if where[q] < k]
             pairs = _choose_swap(missing, set(targets), where, who, uses, i, n, k)
             _swap(where, who, pairs)
             items.append(Swap(pairs))
-        items.append(Gate(i, op.remap(where)))
     return tuple(items), tuple(where)
 
 

@@ -388,23 +388,24 @@ class ShardedState:
         else:
             t = min(nl - m, math.ceil(math.log2(rest / per)))
             slices = [(r, *bits) for r in range(rows) for bits in itertools.product((0, 1), repeat=t)]
-        size = view[(0,) * m][slices[0]].numel()
-        send = torch.empty(size * len(others), dtype=psi.dtype, device=psi.device)
+        largest = view[(0,) * m][slices[0]].numel()  # the first slice is a largest one
+        send = torch.empty(largest * len(others), dtype=psi.dtype, device=psi.device)
         recv = torch.empty_like(send)
-        splits = [0] * self.exchange.size
-        for i in others:
-            splits[dests[i]] = size
         bits = [tuple((i >> (m - 1 - j)) & 1 for j in range(m)) for i in range(2**m)]
         for sl in slices:
-            for slot, i in enumerate(others):
-                part = view[bits[i]][sl]
+            parts = [view[bits[i]][sl] for i in others]
+            size = parts[0].numel()
+            splits = [0] * self.exchange.size
+            for i in others:
+                splits[dests[i]] = size
+            for slot, part in enumerate(parts):
                 send[slot * size : (slot + 1) * size].view(part.shape).copy_(part)
-            self.exchange.send(recv, send, splits, splits)
-            for slot, i in enumerate(others):
-                part = view[bits[i]][sl]
+            total = size * len(others)
+            self.exchange.send(recv[:total], send[:total], splits, splits)
+            for slot, part in enumerate(parts):
                 part.copy_(recv[slot * size : (slot + 1) * size].view(part.shape))
             self.exchange.calls += 1
-        self.exchange.sent_bytes += send.numel() * send.element_size() * len(slices)
+            self.exchange.sent_bytes += total * send.element_size()
 
     def _exchange_autograd(self, pairs) -> None:
         psi = self.local.tensor

@@ -237,7 +237,14 @@ class ShardedAdjoint(torch.autograd.Function):
         values = unflatten_values(problem.shapes, [v.detach() for v in flat])
         state = problem.job.state
         run(problem.circuit, values, state, config=problem.job.config)
-        ctx.half = state.local.settle()
+        # Processes ran different numbers of ping-pong steps (gates their global controls
+        # skip, sliced phases): psi must sit in the same half everywhere, since one swap
+        # moves rows between processes. Put it in the first half.
+        if state.local.settle() == 1:
+            first, spare = state.local._lent
+            first.copy_(spare)
+            state.local._psi, state.local._spare = first, spare
+        ctx.half = 0
         out = state.expvals(problem.observables)
         ctx.problem, ctx.values, ctx.done = problem, values, False
         return out
