@@ -79,10 +79,26 @@ def all_reduce(t: torch.Tensor, size: int) -> torch.Tensor:
         out = t.clone()
         dist.all_reduce(out)
         return out
-    import torch.distributed.nn.functional as dnn
-
-    out = dnn.all_reduce(t)  # backward: sum of every rank's gradient = size x each rank's
+    out = _differentiable("all_reduce")(t)  # backward: sum of every rank's gradient = size x each rank's
     return out / size + out.detach() * (1 - 1 / size)  # forward unchanged, gradient / size
+
+
+def _differentiable(name: str):
+    """``torch.distributed.nn.functional.<name>`` (autograd-aware), without its deprecation
+    warning (its replacement, ``_functional_collectives``, is private)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        import torch.distributed.nn.functional as dnn
+    fn = getattr(dnn, name)
+
+    def call(*args, **kwargs):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            return fn(*args, **kwargs)
+
+    return call
 
 
 class SumGradients(torch.autograd.Function):
