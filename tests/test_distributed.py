@@ -52,3 +52,15 @@ def test_three_processes_are_refused(tmp_path):
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
     assert proc.returncode != 0
     assert "power-of-two number of processes" in proc.stdout + proc.stderr
+
+
+@pytest.mark.slow
+def test_documented_example_prints_the_same_with_two_processes(tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
+    args = ["-m", "benchmarks.sharded_example", "--qubits", "10"]
+    one = subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    two = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", *args],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert one.returncode == 0 and two.returncode == 0, two.stderr[-3000:]
+    assert one.stdout.splitlines()[1:] == two.stdout.splitlines()[1:]
+    assert "processes: 2" in two.stdout

@@ -265,3 +265,15 @@ def test_refusals():
         run_ranks(2, lambda ex: simulate_distributed(m, exchange=ex))
     with pytest.raises(ValueError, match="spread over 2 processes"):
         run_ranks(2, lambda ex: simulate_distributed(c, exchange=ex).vector)
+
+
+def test_info_reports_the_distributed_setting(monkeypatch):
+    from hybrid.cli import run_info
+
+    for var in ("WORLD_SIZE", "RANK", "MASTER_ADDR"):
+        monkeypatch.delenv(var, raising=False)
+    assert run_info()["distributed"] == {"launched": False}
+    monkeypatch.setenv("WORLD_SIZE", "4")
+    monkeypatch.setenv("RANK", "2")
+    d = run_info()["distributed"]
+    assert d["launched"] and d["world_size"] == 4 and d["rank"] == 2 and d["extra_qubits"] == 2
