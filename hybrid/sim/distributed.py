@@ -5,9 +5,9 @@ process group from torchrun's environment if the caller has not (gloo on CPU, NC
 CUDA, the device picked by ``LOCAL_RANK``), as training does. :func:`setting` describes it
 for ``hybrid info``.
 
-Autograd through the collectives: ``torch.distributed.nn.functional`` differentiates
-``all_reduce`` (backward: the sum of every rank's incoming gradient) and
-``all_to_all_single`` (backward: the exchange in reverse). A replicated parameter's
+Autograd through the collectives: :func:`all_reduce` (backward: the sum of every rank's
+incoming gradient, scaled by 1/size) and :class:`AllToAll` (backward: the exchange in
+reverse), written here on the plain collectives. A replicated parameter's
 gradient is the sum of every rank's partial gradient, so :class:`SumGradients` sums them
 in one collective at the end of the backward pass (DESIGN §10).
 """
@@ -19,7 +19,7 @@ import os
 import torch
 import torch.distributed as dist
 
-__all__ = ["join", "world", "setting", "all_reduce", "SumGradients", "check_power_of_two"]
+__all__ = ["join", "world", "setting", "all_reduce", "AllToAll", "SumGradients", "check_power_of_two"]
 
 
 def check_power_of_two(size: int) -> int:
@@ -79,26 +79,42 @@ def all_reduce(t: torch.Tensor, size: int) -> torch.Tensor:
         out = t.clone()
         dist.all_reduce(out)
         return out
-    out = _differentiable("all_reduce")(t)  # backward: sum of every rank's gradient = size x each rank's
+    out = _AllReduce.apply(t)  # backward: sum of every rank's gradient = size x each rank's
     return out / size + out.detach() * (1 - 1 / size)  # forward unchanged, gradient / size
 
 
-def _differentiable(name: str):
-    """``torch.distributed.nn.functional.<name>`` (autograd-aware), without its deprecation
-    warning (its replacement, ``_functional_collectives``, is private)."""
-    import warnings
+class _AllReduce(torch.autograd.Function):
+    """Sum over processes; backward: the sum of every process's incoming gradient."""
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)
-        import torch.distributed.nn.functional as dnn
-    fn = getattr(dnn, name)
+    @staticmethod
+    def forward(ctx, t):
+        out = t.clone()
+        dist.all_reduce(out)
+        return out
 
-    def call(*args, **kwargs):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FutureWarning)
-            return fn(*args, **kwargs)
+    @staticmethod
+    def backward(ctx, grad):
+        grad = grad.contiguous().clone()
+        dist.all_reduce(grad)
+        return grad
 
-    return call
+
+class AllToAll(torch.autograd.Function):
+    """``all_to_all_single`` with splits; backward: the exchange in reverse."""
+
+    @staticmethod
+    def forward(ctx, inp, out_splits, in_splits):
+        ctx.splits = (list(out_splits), list(in_splits))
+        out = inp.new_empty(sum(out_splits))
+        dist.all_to_all_single(out, inp.contiguous(), list(out_splits), list(in_splits))
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        out_splits, in_splits = ctx.splits
+        back = grad.new_empty(sum(in_splits))
+        dist.all_to_all_single(back, grad.contiguous(), in_splits, out_splits)
+        return back, None, None
 
 
 class SumGradients(torch.autograd.Function):

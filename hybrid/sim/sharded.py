@@ -69,10 +69,9 @@ class Exchange:
         dist.all_to_all_single(out, inp, out_splits, in_splits)
 
     def send_autograd(self, inp: torch.Tensor, out_splits: list[int], in_splits: list[int]) -> torch.Tensor:
-        from .distributed import _differentiable
+        from .distributed import AllToAll
 
-        out = inp.new_empty(sum(out_splits))
-        return _differentiable("all_to_all_single")(out, inp, out_splits, in_splits)
+        return AllToAll.apply(inp, out_splits, in_splits)
 
     def reduce(self, t: torch.Tensor) -> torch.Tensor:
         """The sum over processes (differentiable when ``t`` requires grad)."""
