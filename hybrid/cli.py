@@ -126,6 +126,7 @@ def run_info() -> dict:
         "torch_threads": torch.get_num_threads(),
         "devices": {},
         "working_states": WORKING_STATES,
+        "distributed": _distributed_setting(),
     }
     for name in ["cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]:
         free = free_bytes(torch.device(name))
@@ -138,6 +139,15 @@ def run_info() -> dict:
     return info
 
 
+def _distributed_setting() -> dict:
+    from .sim.distributed import setting
+
+    d = setting()
+    if d["launched"]:  # a sharded state adds log2(processes) qubits to what one process holds
+        d["extra_qubits"] = d["world_size"].bit_length() - 1 if d["world_size"] & (d["world_size"] - 1) == 0 else None
+    return d
+
+
 def _print_info(info: dict) -> None:
     print(f"hybrid {info['hybrid']}, Python {info['python']} on {info['platform']}")
     for label, version in info["versions"].items():
@@ -147,6 +157,13 @@ def _print_info(info: dict) -> None:
     for name, dev in info["devices"].items():
         fits = ", ".join(f"{n} qubits {dtype}" for dtype, n in dev["max_qubits"].items())
         print(f"  {name:<8} {dev['name']}: {dev['free']} free -> {fits}")
+    d = info.get("distributed", {"launched": False})
+    if not d["launched"]:
+        print("distributed: not launched (run under torchrun for simulate(..., distributed=True))")
+    else:
+        extra = d.get("extra_qubits")
+        adds = f"; a sharded state adds {extra} qubit(s)" if extra is not None else "; not a power of two: sharding refused"
+        print(f"distributed: rank {d['rank']} of {d['world_size']}, backend {d['backend']}{adds}")
 
 
 def _print(result: dict, as_json: bool) -> None:

@@ -35,6 +35,7 @@ def expval(
     method: str = "auto",
     trajectories: int | None = None,
     seed: int | None = None,
+    distributed: bool = False,
 ) -> torch.Tensor:
     """<psi|H|psi> for one observable or a list of them, differentiable.
 
@@ -50,6 +51,10 @@ def expval(
     ``noise``/``method``/``trajectories``/``seed`` are :func:`~hybrid.simulate`'s; a noisy
     run is differentiated by ``"backprop"`` (exact with ``method="density_matrix"``,
     including gradients with respect to noise parameters).
+
+    ``distributed=True`` spreads the state over the processes of a ``torchrun`` launch (see
+    :func:`~hybrid.simulate`); the values and the gradients (``"backprop"`` or
+    ``"adjoint"``) are the same on every process.
     """
     if diff_method not in DIFF_METHODS:
         raise ValueError(f"unknown diff_method {diff_method!r}; use one of {', '.join(DIFF_METHODS)}")
@@ -57,6 +62,15 @@ def expval(
     obs = tuple(_observable(o) for o in ([observables] if single else observables))
     if not obs:
         raise ValueError("expval() needs at least one observable")
+    if distributed:
+        if noise is not None or method not in ("auto", "statevector") or trajectories is not None or seed is not None:
+            raise ValueError("distributed=True runs noiseless statevectors (no noise, trajectories or seed)")
+        from .sharded_run import expval_distributed
+
+        out, batched = expval_distributed(circuit, obs, params, initial_state=initial_state, dtype=dtype, device=device,
+                                          diff_method=diff_method, fusion=fusion)  # fmt: skip
+        out = out if batched else out[0]
+        return out[..., 0] if single else out
     if diff_method == "backprop":
         state = simulate(
             circuit, params, initial_state=initial_state, dtype=dtype, device=device, fusion=fusion,

@@ -44,6 +44,7 @@ def simulate(
     trajectories: int | None = None,
     noise=None,
     method: str = "auto",
+    distributed: bool = False,
 ) -> State:
     """Simulate ``circuit`` and return its :class:`State`.
 
@@ -73,7 +74,20 @@ def simulate(
             noise the density matrix when it fits and ``2**n`` is at most the number of
             trajectories asked for (default 1000; Aer's rule with shots), else
             trajectories. ``State.method`` says which ran.
+        distributed: spread the statevector over the processes of a ``torchrun`` launch
+            (a power-of-two number of them; the process group is joined from the
+            environment if needed). Every process calls ``simulate`` alike and gets a
+            :class:`~hybrid.sim.sharded_run.DistributedState` whose readouts are global;
+            unitary circuits only (no measurements, conditions or noise).
     """
+    if distributed:
+        if noise is not None or trajectories is not None or method not in ("auto", "statevector") or seed is not None:
+            raise ValueError("distributed=True runs noiseless statevectors: noise, trajectories, seed and "
+                             "method other than 'statevector' are not supported with it")  # fmt: skip
+        from .sharded_run import simulate_distributed
+
+        return simulate_distributed(circuit, params, initial_state=initial_state, dtype=dtype, device=device,
+                                    fusion=fusion)  # fmt: skip
     readout = None
     if noise is not None:
         circuit, readout = noise.apply(circuit), noise.readout_errors(circuit.n_qubits)
