@@ -157,6 +157,11 @@ def coherent_rows(sizes: Sizes, device) -> list[dict]:
 def run_unit(name: str, sizes: Sizes, device) -> list[dict]:
     """The rows of one unit (a name of :func:`units`)."""
     dev = str(device)
+    try:
+        import pymatching  # noqa: F401
+        import stim  # noqa: F401
+    except ModuleNotFoundError as exc:
+        raise RuntimeError(f"the qec suite needs the qec extra (pip install 'hybrid[qec]'): {exc}") from None
     if name.startswith("threshold_"):
         code, d = name[len("threshold_") :].rsplit("_d", 1)
         return threshold_rows(code, int(d), sizes, dev)
