@@ -322,7 +322,7 @@ def plot_threshold(records: list[dict], out_dir: Path) -> Path | None:
     ax.set_yscale("log")
     ax.set_xlabel("physical error rate p (all four stim noise knobs)")
     ax.set_ylabel("logical error rate per shot")
-    ax.set_title("Memory experiments, depolarizing noise: ours (trajectories) vs stim, PyMatching")
+    ax.set_title("Memory experiments, depolarizing noise: ours vs stim (PyMatching)", fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=7)
     return _save(fig, out_dir, THRESHOLD_PNG)
