@@ -1,6 +1,6 @@
 """``hybrid bench``: every benchmark suite in one resumable run, a Markdown report and plots.
 
-    hybrid bench [--suite engines,gradients,device,algorithms,classifiers,noise] [--quick | --full]
+    hybrid bench [--suite engines,gradients,device,algorithms,classifiers,noise,qec] [--quick | --full]
                  [--device auto|cpu|cuda] [--out DIR] [--json]
 
 Suites:
@@ -21,6 +21,9 @@ Suites:
   against closed forms and the global-depolarizing estimate, and noisy-simulation timings
   (density matrix against Aer and default.mixed, trajectories against Aer's statevector
   with noise) (:mod:`benchmarks.noise`).
+- ``qec``: repetition and surface-code memory experiments on our engine against stim under
+  depolarizing noise, and under amplitude damping, thermal relaxation and coherent
+  over-rotation against their Pauli twirls, decoded with PyMatching (:mod:`benchmarks.qec`).
 
 Every finished case is one line of ``DIR/bench.jsonl`` (appended and fsynced at once); the
 same command again skips the cases already there. A unit that fails (a suite whose module
@@ -58,6 +61,7 @@ from hybrid._checks import positive_int_arg
 from . import batched, engines, gradients, memory, pennylane_device, statevector
 from . import noise as noise_suite
 from . import shards
+from . import qec as qec_suite
 from .records import ResultLog
 from .records import run_info as _run_info
 from .report import markdown_table, render
@@ -66,7 +70,7 @@ from .timing import format_seconds
 
 __all__ = ["SUITES", "ALGORITHMS", "PRESETS", "add_arguments", "main_from_args", "reexec_with_spin_policy"]
 
-SUITES = ("engines", "gradients", "device", "algorithms", "classifiers", "noise")
+SUITES = ("engines", "gradients", "device", "algorithms", "classifiers", "noise", "qec")
 ALGORITHMS = ("grover", "shor", "vqe", "qaoa")
 LOG_NAME = "bench.jsonl"
 ALGORITHM_COLUMNS = (
@@ -87,17 +91,19 @@ class Preset:
     quick: bool
     device: dict[str, tuple[int, ...]]  # device suite: qubit counts per kind (forward, adjoint, shift)
     noise: noise_suite.Sizes = noise_suite.PRESETS["default"]  # noise suite: timing sizes, shots, physics level
+    qec: qec_suite.Sizes = qec_suite.PRESETS["default"]  # qec suite: level (codes, p values, shots)
 
 
 PRESETS = {
     "quick": Preset("quick", tuple(engines.QUICK["sizes"]), tuple(engines.QUICK["grad"]),
-                    tuple(engines.QUICK["batch"]), None, True, dict(pennylane_device.QUICK), noise_suite.PRESETS["quick"]),
+                    tuple(engines.QUICK["batch"]), None, True, dict(pennylane_device.QUICK), noise_suite.PRESETS["quick"],
+                    qec_suite.PRESETS["quick"]),
     # sized to finish in 5 minutes
     "default": Preset("default", (12, 16, 20), (4, 8, 12), (4,), None, True, dict(pennylane_device.DEFAULT),
-                      noise_suite.PRESETS["default"]),
+                      noise_suite.PRESETS["default"], qec_suite.PRESETS["default"]),
     "full": Preset("full", tuple(engines.FULL["sizes"]), tuple(engines.FULL["grad"]),
                    tuple(engines.FULL["batch"]), engines.FULL["memory"], False, dict(pennylane_device.FULL),
-                   noise_suite.PRESETS["full"]),
+                   noise_suite.PRESETS["full"], qec_suite.PRESETS["full"]),
 }  # fmt: skip
 
 
@@ -194,6 +200,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="run N slices as local processes (cores / N torch threads each), then merge them")
     sweep.add_argument("--report-only", action="store_true",
                        help="run nothing: merge every results file in DIR into report.md and the plots")
+    parser.add_argument("--qec-shots", type=positive_int_arg, help="our engine's shots at every point of the qec suite "
+                        "(default: per code and preset; stim's shots stay)")  # fmt: skip
 
 
 def _preset(args: argparse.Namespace) -> Preset:
@@ -213,6 +221,7 @@ def _preset(args: argparse.Namespace) -> Preset:
             args.shots or base.noise.shots,
             base.noise.level,
         ),
+        qec_suite.Sizes(base.qec.level, args.qec_shots),
     )
 
 
@@ -279,6 +288,17 @@ def run_noise_physics(ctx: Context, name: str, level: str) -> None:
     start = time.perf_counter()
     rows = noise_suite.run_physics(name, level, ctx.device)
     _record(ctx, key, "noise", name, level=level, rows=rows, seconds=time.perf_counter() - start)
+
+
+def run_qec_unit(ctx: Context, name: str, sizes: qec_suite.Sizes) -> None:
+    """One unit of the qec suite (a threshold sweep, a non-Pauli comparison) as one case."""
+    key = qec_suite.unit_key(name, sizes, ctx.device.type)
+    if _resume(ctx, key):
+        return
+    say(f"[qec] {name} ({sizes.level})")
+    start = time.perf_counter()
+    rows = qec_suite.run_unit(name, sizes, ctx.device)
+    _record(ctx, key, "qec", name, level=sizes.level, rows=rows, seconds=time.perf_counter() - start)
 
 
 def _algorithm_key(name: str, quick: bool, device: str) -> str:
@@ -399,6 +419,9 @@ def plan(
                         lambda c, n=n: noise_suite.run_trajectories(c, n, sizes.shots))
             for n in sizes.trajectories
         ]  # fmt: skip
+    if "qec" in suites:
+        units += [Unit("qec", name, qec_suite.unit_key(name, preset.qec, device),
+                       lambda c, name=name: run_qec_unit(c, name, preset.qec)) for name in qec_suite.units(preset.qec)]
     if "engines" in suites:
         if preset.memory is not None:
             units.append(engine_unit("engines", f"memory n={preset.memory}", lambda c: memory.run(c, preset.memory)))
@@ -540,7 +563,7 @@ def write_report(
     returns the report path and the plot paths."""
     from . import plots  # matplotlib loads only when a report is written
     by_suite = {s: [r for r in records if r.get("suite") == s and "error" not in r] for s in
-                ("statevector", "memory", "gradients", "batched", "device", "algorithms", "classifiers", "noise")}  # fmt: skip
+                ("statevector", "memory", "gradients", "batched", "device", "algorithms", "classifiers", "noise", "qec")}  # fmt: skip
     made: list[Path] = []
     lines = list(header)
     engine_recs = by_suite["statevector"] + by_suite["memory"]
@@ -569,6 +592,10 @@ def write_report(
         for fn, alt in ((plots.noise_success, "success vs noise"), (plots.noise_time_vs_qubits, "noise timings")):
             made += (new := _plot(fn, by_suite["noise"], out))
             lines += _image(new[0] if new else None, alt)
+    if by_suite["qec"]:
+        lines += ["## QEC: memory experiments, ours vs stim", "", qec_suite.section(by_suite["qec"], resumed), ""]
+        for fn in (qec_suite.plot_threshold, qec_suite.plot_noise):
+            made += _plot(fn, by_suite["qec"], out)
     lines += list(extra)
     found = problems(records)
     if found:

@@ -91,6 +91,7 @@ def memory_experiment(
     simulator: str = "hybrid",
     dtype: torch.dtype = torch.complex64,
     batch_size: int | None = None,
+    device: str | torch.device = "auto",
 ) -> MemoryResult:
     """Logical error rate of a ``distance``-``d`` memory over ``rounds`` rounds.
 
@@ -99,7 +100,7 @@ def memory_experiment(
     strength), or a ``hybrid.noise.NoiseModel`` (on top of stim's noise at ``p``; pass
     ``p=0`` for the model alone). ``simulator="stim"`` samples with stim: the circuit itself
     for depolarizing noise, else the Pauli twirl of the noisy circuit (the approximation stim
-    can represent; the result's ``noise`` says so).
+    can represent; the result's ``noise`` says so). ``device``: where our engine runs.
     """
     import pymatching
 
@@ -121,7 +122,7 @@ def memory_experiment(
         detections, flips = sampled.compile_detector_sampler(seed=seed).sample(shots, separate_observables=True)
     else:
         records = sample_measurements(circuit, shots, seed=seed, noise=extra, noise_mode=mode, dtype=dtype,
-                                      batch_size=batch_size)  # fmt: skip
+                                      batch_size=batch_size, device=device)  # fmt: skip
         detections, flips = circuit.compile_m2d_converter().convert(measurements=records, separate_observables=True)
     predicted = matching.decode_batch(detections)
     errors = int(np.any(predicted != flips, axis=1).sum())
