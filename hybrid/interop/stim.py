@@ -351,12 +351,16 @@ def _check_same_up_to_phase(u: np.ndarray, m: np.ndarray, atol: float = 1e-6) ->
 
 # --- sampling --------------------------------------------------------------------------------
 
-_BATCH_BYTES = 2**30  # trajectories per batch: at most this many bytes of states
+# Trajectories per batch: at most this many bytes of states. Small enough to stay in the
+# CPU's cache between the many short passes of a QEC circuit: the d=3 rotated surface code
+# (17 qubits, 1 MiB per state in complex64), 1024 shots on 2 cores, took 25 s in batches of
+# 8 states, 17 s of 32, 19 s of 64, 25 s of 128 and 27 s of 1024.
+_BATCH_BYTES = 2**25
 
 
 def batch_size_for(n_qubits: int, shots: int, dtype: torch.dtype, device: torch.device) -> int:
     """Trajectories per batch: as many as fit in ``_BATCH_BYTES`` (and in a third of the free
-    memory, for the working buffers), at least one."""
+    memory, for the working buffers), at least one: any number of shots runs, in batches."""
     itemsize = torch.empty((), dtype=dtype).element_size()
     budget = min(_BATCH_BYTES, free_bytes(device) // 3)
     return int(max(1, min(shots, budget // (2**n_qubits * itemsize))))
