@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 
 from .circuit import Circuit
-from .fuse import DenseStep, FusionConfig, InstructionStep, PermutationStep, PhaseStep, ProductStep
+from .fuse import DenseStep, FusionConfig, InstructionStep, PhaseStep, ProductStep
 from .channels import channel_operators, check_values
 from .instructions import Channel, Measure, Operation
 from .measure import misread
@@ -85,11 +85,6 @@ def _(step: DenseStep, state: StateVector, ctx: Run) -> None:
 @apply_step.register
 def _(step: PhaseStep, state: StateVector, ctx: Run) -> None:
     state.apply_phases(step_operator(step, ctx.mats), step.wires)
-
-
-@apply_step.register
-def _(step: PermutationStep, state: StateVector, ctx: Run) -> None:
-    state.gather(step.source)
 
 
 @apply_step.register

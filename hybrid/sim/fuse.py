@@ -35,8 +35,7 @@ from .instructions import Operation
 from .kernels import inverse_permutation
 
 __all__ = [
-    "FusionConfig", "Step", "ProductStep", "DenseStep", "PhaseStep", "InstructionStep", "PermutationStep", "Segment",
-    "SegmentKind",
+    "FusionConfig", "Step", "ProductStep", "DenseStep", "PhaseStep", "InstructionStep", "Segment", "SegmentKind",
     "plan_for", "compile_plan", "permutation_image", "permutation_runs", "is_constant",
 ]  # fmt: skip
 
@@ -99,18 +98,7 @@ class InstructionStep:
         return (self.op,)
 
 
-@dataclass(frozen=True, eq=False)
-class PermutationStep:
-    """A run of unfused permutation gates (CNOTs on far-apart wires, say) composed into one
-    whole-register permutation: one gather instead of a partial pass per gate. ``source[y]``
-    is the basis state whose amplitude lands on ``y``."""
-
-    ops: tuple[int, ...]
-    source: torch.Tensor
-    constant: ClassVar[bool] = False  # its index is kept with the plan; there is no operator
-
-
-Step = ProductStep | DenseStep | PhaseStep | InstructionStep | PermutationStep
+Step = ProductStep | DenseStep | PhaseStep | InstructionStep
 
 
 @dataclass(frozen=True)
@@ -209,7 +197,7 @@ def compile_plan(
         ops, n = circuit.ops, circuit.n_qubits
         prefix = _product_prefix(ops, n) if product_start else []
         head = (ProductStep(tuple(prefix)),) if prefix else ()
-        return head + _compose_permutations(_fuse(ops, n, batched_ops, config, skip=frozenset(prefix)), ops, n)
+        return head + _fuse(ops, n, batched_ops, config, skip=frozenset(prefix))
 
     return _cached(circuit, (circuit.version, batched_ops, config, product_start), build)
 
@@ -307,47 +295,13 @@ def _fuse(
         if diagonal:
             steps.append(PhaseStep(tuple(members), tuple(sorted(wires)), constant))
         elif len(members) == 1 and op.gate.kind is g.Kind.PERMUTATION:
-            # Nothing to fuse: a lone CNOT, SWAP or Toffoli moves amplitudes in place (or joins
-            # a run composed into one gather) where a block would multiply by a 0/1 matrix.
+            # Nothing to fuse: a lone CNOT, SWAP or Toffoli moves amplitudes in place where a
+            # block would multiply by a 0/1 matrix.
             steps.append(InstructionStep(start, constant=constant))
         else:
             span = _dense_span(min(wires), max(wires), n, _dense_limit(n, batched, config))
             steps.append(DenseStep(tuple(members), span, _block_program(members, ops, span), constant))
     return tuple(steps)
-
-
-# Whole-register permutations are applied by gathering with a 2**n index (8 bytes per
-# amplitude), so they are composed only up to this width.
-_GATHER_MAX_QUBITS = 22
-_GATHER_MIN_GATES = 3  # below this the gates' own partial passes cost no more than a gather
-
-
-def _compose_permutations(steps: tuple[Step, ...], ops, n: int) -> tuple[Step, ...]:
-    """Runs of consecutive lone permutation gates become one :class:`PermutationStep`."""
-    if n > _GATHER_MAX_QUBITS:
-        return steps
-    out: list[Step] = []
-    run: list[InstructionStep] = []
-
-    def close() -> None:
-        if len(run) >= _GATHER_MIN_GATES:
-            members = tuple(s.op for s in run)
-            image = permutation_image([ops[i] for i in members], range(n))
-            source = np.empty_like(image)
-            source[image] = np.arange(len(image))
-            out.append(PermutationStep(members, torch.from_numpy(source)))
-        else:
-            out.extend(run)
-        run.clear()
-
-    for step in steps:
-        if isinstance(step, InstructionStep) and _fusable(ops[step.op], n) and ops[step.op].gate.kind is g.Kind.PERMUTATION:
-            run.append(step)
-            continue
-        close()
-        out.append(step)
-    close()
-    return tuple(out)
 
 
 def _dense_span(lo: int, hi: int, n: int, limit: int) -> tuple[int, ...]:
