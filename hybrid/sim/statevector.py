@@ -200,6 +200,43 @@ class StateVector:
         """A whole-register basis permutation: new amplitude y is old amplitude ``index[y]``."""
         self._psi = self._psi.index_select(1, index.to(self.device))
 
+    def apply_channel(self, ops: ChannelOperators, wires: Sequence[int], generator: torch.Generator | None) -> None:
+        """One Monte-Carlo step of a noise channel in every row (trajectory).
+
+        A unitary mixture picks ``U_k`` with its fixed probabilities without reading the
+        state, and only the rows that drew a non-identity term are touched. Any other
+        channel picks ``K_k`` with the row's weight ``||K_k psi||^2 = Tr(K_k^dagger K_k
+        rho_W)`` (from the reduced density matrix of ``wires``: one pass) and applies
+        ``K_k / sqrt(weight)``.
+        """
+        rows = self.rows
+        if ops.probabilities is not None:
+            probs = self._per_row(ops.probabilities).expand(rows, -1)
+            choice = _draw(probs, generator).to(self.device)
+            hit = (choice != 0).nonzero().squeeze(1)  # term 0 is the identity
+            if hit.numel():
+                self._apply_rows(hit, ops.unitaries.index_select(0, choice.index_select(0, hit)), wires)
+            return
+        kraus = self._per_row(ops.kraus).expand(rows, -1, -1, -1)  # (rows, K, d, d)
+        reduced = self.density_matrix(wires)  # (rows, d, d)
+        weights = torch.einsum("rkji,rkjl,rli->rk", kraus.conj(), kraus, reduced).real
+        choice = _draw(weights, generator).to(self.device)
+        picked = kraus[torch.arange(rows, device=self.device), choice]  # (rows, d, d)
+        norm = weights.gather(1, choice.unsqueeze(1)).clamp_min(torch.finfo(weights.dtype).tiny).sqrt()
+        self.apply(Kind.DENSE, picked / norm.unsqueeze(-1).to(picked.dtype), wires)
+
+    def _apply_rows(self, rows: torch.Tensor, matrices: torch.Tensor, wires: Sequence[int]) -> None:
+        """Apply per-row ``matrices`` ``(h, d, d)`` to the rows listed in ``rows`` only."""
+        if rows.numel() == self.rows:
+            self.apply(Kind.DENSE, matrices, wires)
+            return
+        part = StateVector(self._psi.index_select(0, rows), self.n_qubits)
+        part.apply(Kind.DENSE, matrices, wires)
+        if self.inplace:
+            self._psi.index_copy_(0, rows, part.tensor)
+        else:
+            self._psi = self._psi.index_copy(0, rows, part.tensor)
+
     def measure(
         self, wire: int, generator: torch.Generator | None, *, reset: bool = False, record: bool = True
     ) -> torch.Tensor:
