@@ -38,6 +38,29 @@ def case_key(suite: str, case: str, n: int, device: str) -> str:
     return f"{suite}/{case}/n={n}/{device}"
 
 
+def read_lines(path: str | Path) -> tuple[list[dict], int]:
+    """``(records, bad lines)`` of a JSON-lines file in line order: records are the lines
+    that parse to an object with a string ``key``; half-written lines (a killed writer) and
+    anything else are counted and skipped. A missing file has none."""
+    records, bad = [], 0
+    try:
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return records, bad
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            bad += 1
+            continue
+        if isinstance(rec, dict) and isinstance(rec.get("key"), str):
+            records.append(rec)
+    return records, bad
+
+
 class ResultLog:
     """Append-only JSONL file of case records (``DIR/engines.jsonl``)."""
 
@@ -50,18 +73,9 @@ class ResultLog:
             self._load()
 
     def _load(self) -> None:
-        with open(self.path, encoding="utf-8") as fh:
-            for line in fh:
-                line = line.strip()
-                if not line:
-                    continue
-                try:
-                    rec = json.loads(line)
-                except json.JSONDecodeError:
-                    self.bad_lines += 1
-                    continue
-                if isinstance(rec, dict) and "key" in rec:
-                    self.records[rec["key"]] = rec
+        records, self.bad_lines = read_lines(self.path)
+        for rec in records:
+            self.records[rec["key"]] = rec
 
     def get(self, key: str) -> dict | None:
         return self.records.get(key)

@@ -38,10 +38,10 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from .records import read_lines
 
 __all__ = [
     "TUNE",
@@ -136,22 +136,7 @@ def shard_of_file(path: Path) -> Shard | None:
 
 def read_records(path: Path) -> list[dict]:
     """The file's records in line order; half-written lines (a killed writer) are skipped."""
-    out = []
-    try:
-        text = Path(path).read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError:
-        return out
-    for line in text.splitlines():
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(rec, dict) and isinstance(rec.get("key"), str):
-            out.append(rec)
-    return out
+    return read_lines(path)[0]
 
 
 def is_bookkeeping(key: str) -> bool:
