@@ -53,7 +53,8 @@ def simulate(
         params: values for the circuit's symbolic parameters, by name (a mapping) or in
             the order of ``circuit.parameters`` (a sequence or a ``(P,)``/``(B, P)``
             tensor). Each value is a number, a 0-d tensor or a 1-d tensor of length B.
-        initial_state: a basis-state index, or amplitudes ``(2**n,)`` / ``(B, 2**n)``;
+        initial_state: a basis-state index, or amplitudes ``(2**n,)`` / ``(B, 2**n)``, or
+            (density-matrix method) a density matrix ``(2**n, 2**n)`` / ``(B, 2**n, 2**n)``;
             default |0...0>.
         dtype: ``torch.complex64`` (default) or ``torch.complex128``.
         device: ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"`` or a device.
@@ -91,7 +92,7 @@ def simulate(
     readout = None
     if noise is not None:
         circuit, readout = noise.apply(circuit), noise.readout_errors(circuit.n_qubits)
-    method, trajectories = choose_method(circuit, method, trajectories, dtype)
+    method, trajectories = choose_method(circuit, method, trajectories)
     job = prepare(circuit, params, initial_state, dtype, device, fusion, trajectories=trajectories, method=method)
     state = job.state
     bits = torch.zeros((state.rows, circuit.n_clbits), dtype=torch.long, device=state.device)
@@ -106,7 +107,7 @@ DEFAULT_TRAJECTORIES = 1000
 _AUTO_DENSITY_MAX_QUBITS = 14  # 4 GiB per complex128 density matrix
 
 
-def choose_method(circuit: Circuit, method: str, trajectories: int | None, dtype) -> tuple[str, int | None]:
+def choose_method(circuit: Circuit, method: str, trajectories: int | None) -> tuple[str, int | None]:
     """The method a run uses and its trajectories per sample (see :func:`simulate`)."""
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
