@@ -26,7 +26,6 @@ for both simulators; it is read from the threshold rows.
 from __future__ import annotations
 
 import math
-import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path

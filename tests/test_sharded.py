@@ -21,7 +21,7 @@ from hybrid.sim import gates as g
 from hybrid.sim.fuse import FusionConfig
 from hybrid.sim.operators import op_matrix, resolve_values
 from hybrid.sim.params import bind_parameters
-from hybrid.sim.schedule import Gate, Swap, restore_swaps, schedule
+from hybrid.sim.schedule import Swap, restore_swaps, schedule
 from hybrid.sim.sharded_run import expval_distributed, simulate_distributed
 from hybrid.sim.statevector import StateVector
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import stim
-import torch
 from scipy.stats import chi2
 
 from hybrid import Circuit

@@ -42,7 +42,7 @@ from .fuse import FusionConfig, plan_for
 from .instructions import Operation
 from .observables import Pauli, PauliSum
 from .operators import OpMatrices
-from .schedule import Gate, Swap, bring_local, restore_swaps, schedule, swap_fraction
+from .schedule import Swap, bring_local, restore_swaps, schedule
 from .statevector import StateVector
 
 __all__ = ["ShardedState", "SwapStep", "MapStep", "LocalStep", "SlicedPhaseStep", "Exchange", "DEFAULT_CHUNK", "Resolved", "resolve"]

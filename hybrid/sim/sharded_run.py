@@ -20,12 +20,12 @@ from .diff.problem import flatten_values, unflatten_values
 from .distributed import SumGradients, check_power_of_two, join
 from .execute import run
 from .fuse import FusionConfig
-from .memory import check_fits, format_bytes
+from .memory import check_fits
 from .observables import PauliSum
 from .operators import dagger as adjoint_of
 from .operators import op_matrix, parametrised_matrices, resolve_values
 from .params import bind_parameters
-from .schedule import Gate, Swap, needs_local, schedule
+from .schedule import Swap, needs_local, schedule
 from .sharded import DEFAULT_CHUNK, Exchange, ShardedState, apply_resolved, resolve, slice_phases
 from .state import State
 from .statevector import StateVector, initial_amplitudes
