@@ -30,11 +30,11 @@ from __future__ import annotations
 import math
 from typing import Callable
 
-import torch
 
 from hybrid.sim import Channel, Circuit, Operation
 from hybrid.sim import gates as _gates
-from hybrid.sim.channels import channel_operators, pauli_twirl
+from hybrid.noise.replace import numeric_kraus
+from hybrid.sim.channels import pauli_twirl
 
 __all__ = ["with_noise", "GateNoise", "NoiseAtEnd", "pauli_error_rate", "global_depolarizing_fidelity"]
 
@@ -158,12 +158,7 @@ def pauli_error_rate(channel: Channel) -> float:
     """
     if not isinstance(channel, Channel):
         raise TypeError(f"expected a noise Channel instruction; got {type(channel).__name__}")
-    try:
-        values = [torch.as_tensor(float(v), dtype=torch.float64).reshape(1) for v in channel.params]
-    except (TypeError, ValueError):
-        raise ValueError(f"{channel.name} has symbolic or batched parameters; bind them to numbers first") from None
-    kraus = channel_operators(channel.kind, values, channel.data, torch.complex128, torch.device("cpu")).kraus
-    return float(1 - pauli_twirl(kraus)[0, 0])
+    return 1 - float(pauli_twirl(numeric_kraus(channel))[0])
 
 
 def global_depolarizing_fidelity(circuit: Circuit) -> tuple[float, int]:

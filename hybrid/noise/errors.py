@@ -31,7 +31,7 @@ def depolarizing(p: ParamValue, n_qubits: int = 1) -> Circuit:
     if n_qubits == 1:
         return Circuit(1).depolarizing(p, 0)
     if n_qubits == 2:
-        return Circuit(2).two_qubit_depolarizing(p, 0, 1)
+        return two_qubit_depolarizing(p)
     raise ValueError(f"depolarizing() builds 1- or 2-wire errors; got n_qubits={n_qubits!r} (use kraus() for more)")
 
 

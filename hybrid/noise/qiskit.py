@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..sim.channels import all_pauli_words, pauli_matrices
 from ..sim.circuit import Circuit
 from ..sim.instructions import Channel
 from ..sim.params import ParamExpr
@@ -127,7 +128,7 @@ def _append_pauli_mixture(out: Circuit, mixture: dict[str, float], k: int) -> No
             marginals[j][c] += p
     independent = all(
         abs(mixture.get(word, 0.0) - float(np.prod([marginals[j][c] for j, c in enumerate(word)]))) <= _TOL
-        for word in _words(k)
+        for word in all_pauli_words(k)
     )
     if independent:  # one channel per wire
         for j in range(k):
@@ -136,18 +137,10 @@ def _append_pauli_mixture(out: Circuit, mixture: dict[str, float], k: int) -> No
             out.compose(single, [j])
         return
     # A correlated Pauli mixture: exact as Kraus operators sqrt(p) P (no record holds it).
-    from ..sim.channels import pauli_matrices
-
     words = list(mixture)
     probs = torch.tensor([mixture[w] for w in words], dtype=torch.float64).clamp_min(0)
     mats = probs.sqrt()[:, None, None].to(torch.complex128) * pauli_matrices(tuple(words), torch.complex128)
     out.kraus(mats, list(range(k)))
-
-
-def _words(k: int):
-    import itertools
-
-    return ("".join(w) for w in itertools.product("IXYZ", repeat=k))
 
 
 # --- a noise model ------------------------------------------------------------------------------

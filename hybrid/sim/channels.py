@@ -57,25 +57,26 @@ def all_pauli_words(k: int) -> tuple[str, ...]:
     return tuple("".join(w) for w in itertools.product("IXYZ", repeat=k))
 
 
+def _pauli_overlaps(kraus: torch.Tensor) -> torch.Tensor:
+    """``|Tr(P K_k)|^2 / d^2`` for each Kraus operator and Pauli word, ``(..., K, d*d)``."""
+    d = kraus.shape[-1]
+    words = pauli_matrices(all_pauli_words(d.bit_length() - 1), kraus.dtype).to(kraus.device)
+    return torch.einsum("...kij,pji->...kp", kraus, words).abs() ** 2 / d**2
+
+
 def pauli_twirl(kraus: torch.Tensor) -> torch.Tensor:
     """The Pauli twirl of a channel with Kraus operators ``(..., K, d, d)``: the
     probability ``p_P = sum_k |Tr(P K_k)|^2 / d^2`` of each word of :func:`all_pauli_words`,
     ``(..., d*d)``. ``1 - p_I`` is the channel's twirled error probability (p for
     ``depolarizing(p)``)."""
-    d = kraus.shape[-1]
-    words = pauli_matrices(all_pauli_words(d.bit_length() - 1), kraus.dtype).to(kraus.device)
-    traces = torch.einsum("...kij,pji->...kp", kraus, words)
-    return (traces.abs() ** 2).sum(-2) / d**2
+    return _pauli_overlaps(kraus).sum(-2)
 
 
 def is_pauli_mixture(kraus: torch.Tensor, atol: float = 1e-12) -> bool:
     """Whether every Kraus operator ``(K, d, d)`` is a multiple of one Pauli word (then the
     channel equals its own twirl): its squared norm ``||K||^2 / d`` all on one word."""
-    d = kraus.shape[-1]
-    words = pauli_matrices(all_pauli_words(d.bit_length() - 1), kraus.dtype).to(kraus.device)
-    overlaps = torch.einsum("kij,pji->kp", kraus, words).abs() ** 2 / d**2  # (K, d*d)
-    norms = (kraus.abs() ** 2).sum((-1, -2)) / d
-    return bool(torch.all((overlaps.max(dim=1).values - norms).abs() < atol))
+    norms = (kraus.abs() ** 2).sum((-1, -2)) / kraus.shape[-1]
+    return bool(torch.all((_pauli_overlaps(kraus).max(dim=-1).values - norms).abs() < atol))
 
 
 @dataclass(frozen=True, eq=False)
@@ -86,7 +87,8 @@ class ChannelKind:
         name: lower-case name, as the circuit builder method.
         n_wires: wires it acts on (``None``: from its data, as for ``kraus``).
         param_names: names of its real parameters, in order.
-        kraus: ``kraus(values, data, dtype) -> (Bp, K, d, d)``.
+        kraus: ``kraus(values, data, dtype) -> (Bp, K, d, d)``; ``None`` for a mixture
+            (:func:`channel_operators` builds ``sqrt(p_k) U_k`` from it).
         mixture: ``mixture(values, data) -> ((Bp, K) probabilities, Pauli words)`` when
             the channel is a unitary mixture of Pauli words, else ``None``.
         check: ``check(values) -> message or None``, on resolved ``(Bp,)`` values.
@@ -95,7 +97,7 @@ class ChannelKind:
     name: str
     n_wires: int | None
     param_names: tuple[str, ...]
-    kraus: Callable
+    kraus: Callable | None
     mixture: Callable | None = None
     check: Callable | None = None
 
@@ -105,17 +107,6 @@ class ChannelKind:
 
     def __repr__(self) -> str:
         return f"ChannelKind({self.name})"
-
-
-def _mixture_kraus(mixture):
-    """Kraus operators ``sqrt(p_k) P_k`` of a Pauli mixture."""
-
-    def kraus(values, data, dtype):
-        probs, words = mixture(values, data)
-        paulis = pauli_matrices(words, dtype).to(probs.device)  # (K, d, d)
-        return safe_sqrt(probs).to(dtype)[:, :, None, None] * paulis
-
-    return kraus
 
 
 def _probability(*names: str, total: str | None = None):
@@ -272,7 +263,7 @@ def check_kraus(matrices: torch.Tensor, atol: float | None = None) -> None:
 
 
 def _channel(name, n_wires, params, *, kraus=None, mixture=None, check=None) -> ChannelKind:
-    return ChannelKind(name, n_wires, params, kraus if kraus is not None else _mixture_kraus(mixture), mixture, check)
+    return ChannelKind(name, n_wires, params, kraus, mixture, check)
 
 
 CHANNELS: dict[str, ChannelKind] = {
@@ -318,13 +309,15 @@ class ChannelOperators:
 
 
 def channel_operators(kind: ChannelKind, values: list[torch.Tensor], data, dtype, device) -> ChannelOperators:
-    """Build ``kind``'s operators from resolved values (each ``(1,)`` or ``(B,)``)."""
+    """Build ``kind``'s operators from resolved values (each ``(1,)`` or ``(B,)``); a
+    mixture's Kraus operators are ``sqrt(p_k) U_k`` of its own probabilities and words."""
     values = list(torch.broadcast_tensors(*values)) if values else []
-    kraus = kind.kraus(values, data, dtype).to(device)
     if kind.mixture is None:
-        return ChannelOperators(kraus)
+        return ChannelOperators(kind.kraus(values, data, dtype).to(device))
     probs, words = kind.mixture(values, data)
-    return ChannelOperators(kraus, probs.clamp_min(0), pauli_matrices(words, dtype).to(device))
+    unitaries = pauli_matrices(words, dtype).to(device)
+    kraus = safe_sqrt(probs).to(dtype=dtype, device=device)[:, :, None, None] * unitaries
+    return ChannelOperators(kraus, probs.clamp_min(0), unitaries)
 
 
 def check_values(kind: ChannelKind, values: list[torch.Tensor]) -> None:

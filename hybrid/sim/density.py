@@ -24,11 +24,11 @@ from . import measure as readout
 from .channels import ChannelOperators
 from .fuse import InstructionStep
 from .gates import Kind
-from .kernels import apply_generic
 from .memory import MemoryLimitError, check_fits
 from .observables import Pauli, PauliSum, Word
 from .statevector import StateVector
-from .superop import channel_superop, plan_superops
+from .channels import pauli_matrices
+from .superop import channel_superop, conjugate, plan_superops
 
 __all__ = ["DensityMatrix", "density_bytes", "check_density_fits", "interleave", "deinterleave"]
 
@@ -120,7 +120,7 @@ class DensityMatrix:
         """``U rho U^dagger`` for one gate (see :meth:`StateVector.apply`)."""
         rows, cols = _rows(wires), _cols(wires)
         self._vec.apply(kind, matrix, rows, _rows(controls), control_values, where)
-        self._vec.apply(kind, _conj(kind, matrix), cols, _cols(controls), control_values, where)
+        self._vec.apply(kind, conjugate(kind, matrix), cols, _cols(controls), control_values, where)
 
     def apply_superop(self, matrix: torch.Tensor, wires: Sequence[int]) -> None:
         """A fused ``(Bm, 4**k, 4**k)`` superoperator on the contiguous ``wires``: one pass."""
@@ -128,10 +128,7 @@ class DensityMatrix:
 
     def apply_channel(self, ops: ChannelOperators, wires: Sequence[int], generator=None) -> None:
         """``sum_k K_k rho K_k^dagger`` on ``wires`` (exact; ``generator`` is unused)."""
-        superop = self._vec._per_row(channel_superop(ops.kraus))
-        grid = self.tensor.view((self.rows,) + (2,) * (2 * self.n_qubits))
-        updated = apply_generic(grid, Kind.DENSE, superop, [a + 1 for a in _rows(wires) + _cols(wires)])
-        self._replace(updated.reshape(self.rows, -1))
+        self._vec.apply(Kind.DENSE, channel_superop(ops.kraus), _rows(wires) + _cols(wires))
 
     def gather(self, index: torch.Tensor) -> None:
         """A whole-register basis permutation: ``P rho P^T``."""
@@ -209,7 +206,7 @@ class DensityMatrix:
                 continue
             wires = [w for w, _ in word]
             reduced = self.density_matrix(wires)  # (rows, d, d)
-            pauli = _word_matrix(word, self.dtype, self.device)
+            pauli = pauli_matrices(("".join(p.value for _, p in word),), self.dtype)[0].to(self.device)
             total = total + (coeff * torch.einsum("rij,ji->r", reduced, pauli)).real
         return total
 
@@ -261,22 +258,6 @@ def _outer(psi: torch.Tensor) -> torch.Tensor:
     """``(rows, 2**n)`` -> flattened ``|psi><psi|``, ``(rows, 4**n)``."""
     return (psi.unsqueeze(-1) * psi.conj().unsqueeze(-2)).reshape(psi.shape[0], -1)
 
-
-def _conj(kind: Kind, matrix):
-    return matrix if kind is Kind.PERMUTATION else matrix.conj()
-
-
-
-
-def _word_matrix(word: Word, dtype, device) -> torch.Tensor:
-    """The Pauli word's matrix on its own wires (in the word's order)."""
-    m = torch.ones((1, 1), dtype=dtype)
-    for _, pauli in word:
-        m = torch.kron(m, torch.tensor(_PAULI[pauli], dtype=dtype))
-    return m.to(device)
-
-
-_PAULI = {Pauli.X: ((0, 1), (1, 0)), Pauli.Y: ((0, -1j), (1j, 0)), Pauli.Z: ((1, 0), (0, -1))}
 
 # Products of single-qubit Paulis: (a, b) -> (phase, a b).
 _PRODUCT = {

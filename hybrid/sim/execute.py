@@ -1,10 +1,11 @@
-"""One loop: every step of a plan applied to a :class:`StateVector`.
+"""One loop: every step of a plan applied to a state (a :class:`StateVector`, or any state
+class that plans its own run, as :class:`~hybrid.sim.density.DensityMatrix` does).
 
 ``apply_step`` is a ``functools.singledispatch`` on the step record's type and
 ``apply_instruction`` one on the instruction's type (PennyLane's ``apply_operation`` style),
 so a new kind of step or instruction registers one function here and needs no edit to the
 loop. A noise channel, for instance: a ``Channel`` record in :mod:`.instructions`, one
-``@apply_instruction.register`` below, one ``StateVector`` method.
+``@apply_instruction.register`` below, one ``apply_channel`` method on each state class.
 """
 
 from __future__ import annotations
@@ -16,13 +17,12 @@ import torch
 
 from .circuit import Circuit
 from .fuse import DenseStep, FusionConfig, InstructionStep, PhaseStep, ProductStep
-from .channels import channel_operators, check_values
 from .instructions import Channel, Measure, Operation
 from .measure import misread
 from .operators import OpMatrices, cached_or_built, instruction_operator, product_state, step_operator
 from .density import DensityMatrix
 from .statevector import StateVector
-from .superop import SuperopStep, superop_matrix
+from .superop import SuperopStep, channel_operators_checked, superop_matrix
 
 __all__ = ["Run", "run", "apply_step", "apply_instruction"]
 
@@ -138,10 +138,9 @@ def _record_errors(op: Measure, readout: dict | None) -> list:
 
 @apply_instruction.register
 def _(op: Channel, state: StateVector, ctx: Run, step: InstructionStep) -> None:
-    values = ctx.mats.values[step.op]
-    check_values(op.kind, values)  # symbols are only checked once bound
-    ops = channel_operators(op.kind, values, op.data, state.dtype, state.device)
-    state.apply_channel(ops, op.wires, ctx.generator)
+    # A channel with numeric parameters (checked when it was built) is built once per plan.
+    build = lambda: channel_operators_checked(op, ctx.mats.values[step.op], state.dtype, state.device)  # noqa: E731
+    state.apply_channel(cached_or_built(step, state.dtype, state.device, build), op.wires, ctx.generator)
 
 
 def _condition_holds(op: Operation, bits: torch.Tensor) -> torch.Tensor:

@@ -31,7 +31,7 @@ import torch
 
 from . import gates as g
 from .circuit import Circuit
-from .instructions import Operation
+from .instructions import Channel, Operation
 from .kernels import inverse_permutation
 
 __all__ = [
@@ -209,7 +209,7 @@ def is_constant(op) -> bool:
     by autograd or changed between runs) and shared data that needs no gradient. A
     circuit's data tensors are treated as structure: edit them by building a new circuit.
     """
-    if not isinstance(op, Operation):
+    if not isinstance(op, Operation | Channel):
         return False
     if not all(isinstance(p, numbers.Real) for p in op.params):
         return False
@@ -222,7 +222,8 @@ def _is_diagonal(op: Operation) -> bool:
 
 
 def _fusable(op, limit: int) -> bool:
-    """Only plain gates fuse; measurements, conditioned gates (and later channels) run alone."""
+    """Only plain gates fuse here; measurements, conditioned gates and channels run alone
+    (a density matrix fuses channels too: :mod:`.superop`)."""
     return isinstance(op, Operation) and op.condition is None and len(op.all_wires) <= limit
 
 

@@ -138,7 +138,7 @@ class Job:
     """Everything a run needs, checked: resolved values, the initial state, the plan config."""
 
     values: list
-    state: StateVector  # a fresh state the run may overwrite (in place unless autograd records it)
+    state: StateVector | DensityMatrix  # a fresh state the run may overwrite (in place unless autograd records it)
     batched: bool
     config: FusionConfig | None
     initial_index: int | None  # the run starts from this basis state (None: given amplitudes)

@@ -16,18 +16,18 @@ identity with the generic kernels (fused and unfused agree by construction).
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
 
 import torch
 
 from .channels import channel_operators, check_values
 from .circuit import Circuit
+from .gates import Kind
 from .fuse import FusionConfig, InstructionStep, _cached, is_constant
 from .instructions import Channel, Operation
 from .kernels import apply_generic
 
-__all__ = ["SuperopStep", "plan_superops", "superop_matrix", "channel_superop"]
+__all__ = ["SuperopStep", "plan_superops", "superop_matrix", "channel_superop", "channel_operators_checked", "conjugate"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,14 +49,6 @@ def _fusable(op, limit: int) -> bool:
     return max(wires) - min(wires) + 1 <= limit
 
 
-def _constant(op) -> bool:
-    if isinstance(op, Channel):
-        data = op.data
-        numeric = all(isinstance(p, numbers.Real) for p in op.params)
-        return numeric and not (isinstance(data, torch.Tensor) and (data.requires_grad or op.batch_size is not None))
-    return is_constant(op)
-
-
 def plan_superops(circuit: Circuit, config: FusionConfig) -> tuple:
     """Fuse ``circuit`` into :class:`SuperopStep` blocks of at most ``config.max_superop``
     contiguous wires (instructions that cannot fuse run alone); cached per version."""
@@ -73,7 +65,7 @@ def plan_superops(circuit: Circuit, config: FusionConfig) -> tuple:
             if isinstance(op, Operation) and not op.all_wires:
                 continue  # a global phase: U rho U^dagger leaves rho as it is
             if not _fusable(op, limit):
-                steps.append(InstructionStep(start, constant=_constant(op)))
+                steps.append(InstructionStep(start, constant=is_constant(op)))
                 continue
             members, wires, blocked = [start], set(op.all_wires), set()
             for j in range(start + 1, min(len(ops), start + config.lookahead)):
@@ -95,11 +87,23 @@ def plan_superops(circuit: Circuit, config: FusionConfig) -> tuple:
             if hi - lo + 1 < limit:  # pad to the full width where it fits: same cost, fewer ragged shapes
                 hi = min(n - 1, lo + limit - 1)
                 lo = max(0, hi - limit + 1)
-            constant = all(_constant(ops[i]) for i in members)
+            constant = all(is_constant(ops[i]) for i in members)
             steps.append(SuperopStep(tuple(members), tuple(range(lo, hi + 1)), constant))
         return tuple(steps)
 
     return _cached(circuit, (circuit.version, "superop", config), build)
+
+
+def conjugate(kind: Kind, matrix):
+    """A gate operator's complex conjugate (a permutation is real: itself)."""
+    return matrix if kind is Kind.PERMUTATION else matrix.conj()
+
+
+def channel_operators_checked(op: Channel, values: list, dtype, device):
+    """A channel's operators from the run's values, checked first (symbols are only
+    checked once bound)."""
+    check_values(op.kind, values)
+    return channel_operators(op.kind, values, op.data, dtype, device)
 
 
 def channel_superop(kraus: torch.Tensor) -> torch.Tensor:
@@ -124,19 +128,17 @@ def superop_matrix(step: SuperopStep, mats) -> torch.Tensor:
     for i in step.ops:
         op = mats.ops[i]
         if isinstance(op, Channel):
-            values = mats.values[i]
-            check_values(op.kind, values)
-            superop = channel_superop(channel_operators(op.kind, values, op.data, dtype, dev).kraus)
+            superop = channel_superop(channel_operators_checked(op, mats.values[i], dtype, dev).kraus)
             axes = [row_axis(w) for w in op.wires] + [col_axis(w) for w in op.wires]
             cols = _broadcast(cols, superop)
-            cols = apply_generic(cols, _DENSE, superop, axes)
+            cols = apply_generic(cols, Kind.DENSE, superop, axes)
             continue
         m = mats[i]
         kind = op.gate.kind
         cols = _broadcast(cols, m)
         cols = apply_generic(cols, kind, m, [row_axis(w) for w in op.wires], [row_axis(c) for c in op.controls],
                              op.control_values)  # fmt: skip
-        conj = m if kind is _PERMUTATION else m.conj()
+        conj = conjugate(kind, m)
         cols = apply_generic(cols, kind, conj, [col_axis(w) for w in op.wires], [col_axis(c) for c in op.controls],
                              op.control_values)  # fmt: skip
     batch = cols.shape[0]
@@ -150,6 +152,3 @@ def _broadcast(cols: torch.Tensor, m) -> torch.Tensor:
     return cols
 
 
-from .gates import Kind as _Kind  # noqa: E402
-
-_DENSE, _PERMUTATION = _Kind.DENSE, _Kind.PERMUTATION
