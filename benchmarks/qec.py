@@ -2,8 +2,8 @@
 
 Every point is :func:`circuits.qec.memory_experiment`: stim's generated memory circuit
 (``repetition_code:memory`` or ``surface_code:rotated_memory_z``, every noise knob at ``p``),
-sampled, then decoded with PyMatching. Rounds: ``d`` for a repetition code of distance
-``d``, 3 for the d=3 rotated surface code. Units (each one resumable case):
+sampled, then decoded with PyMatching. Threshold rows run ``d`` rounds for a repetition code
+of distance ``d`` and 3 for the d=3 rotated surface code (the other units state their own). Units (each one resumable case):
 
 - ``threshold_<code>_d<d>``: logical error rate against ``p`` under stim's own depolarizing
   noise, sampled on our engine (trajectories) and by stim on the same circuit, each with
@@ -247,8 +247,8 @@ def section(records: list[dict], resumed: set[str]) -> str:
         parts.append(markdown_table("Wall time per shot (sampling + PyMatching decoding, median over the threshold "
                                     "points): stim is far faster on the Pauli noise it can represent", cells))  # fmt: skip
     notes = [
-        "Rates: logical errors per shot with the 95% Wilson interval. Repetition codes run d rounds, the rotated "
-        "surface code 3. Non-Pauli noise replaces each of stim's Pauli channels by a channel of the same "
+        "Rates: logical errors per shot with the 95% Wilson interval. Threshold rows: repetition codes run d "
+        "rounds, the rotated surface code 3 (the other tables give their rounds). Non-Pauli noise replaces each of stim's Pauli channels by a channel of the same "
         "Pauli-twirled error probability (hybrid.noise.replace); both sides are decoded with the twirl's detector "
         "error model. Our engine samples one trajectory per shot (complex64); stim samples the circuit (or the "
         "twirl) itself."

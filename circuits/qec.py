@@ -104,7 +104,8 @@ def memory_experiment(
     """
     import pymatching
 
-    from hybrid.interop.stim import decoder_model, from_stim, sample_measurements, twirled_circuit
+    from hybrid.interop.stim import DECODER_NOTES, from_stim, sample_measurements, to_stim
+    from hybrid.noise.replace import with_noise
 
     if decoder != "pymatching":
         raise ValueError(f"unknown decoder {decoder!r}; only 'pymatching' is available")
@@ -112,24 +113,25 @@ def memory_experiment(
         raise ValueError(f"unknown simulator {simulator!r}; use one of {', '.join(SIMULATORS)}")
     circuit = memory_circuit(code, distance, rounds, p)
     extra, mode, label = _noise(noise)
-    model, note = decoder_model(circuit, extra, mode)
-    if simulator == "stim" and extra is not None:  # stim can only sample the noise's Pauli twirl
+    prepared = with_noise(from_stim(circuit), extra, mode)  # what our engine samples
+    # The decoder (and stim, which can only sample Pauli noise) see the circuit's Pauli twirl.
+    twirled = circuit if extra is None else to_stim(prepared, twirl=True)
+    note = DECODER_NOTES[extra is None]
+    if simulator == "stim" and extra is not None:
         label += " (Pauli twirl)"
-    matching = pymatching.Matching.from_detector_error_model(model)
+    matching = pymatching.Matching.from_detector_error_model(twirled.detector_error_model(decompose_errors=True))
     start = time.perf_counter()
     if simulator == "stim":
-        sampled = twirled_circuit(circuit, extra, mode)
-        detections, flips = sampled.compile_detector_sampler(seed=seed).sample(shots, separate_observables=True)
+        detections, flips = twirled.compile_detector_sampler(seed=seed).sample(shots, separate_observables=True)
     else:
-        records = sample_measurements(circuit, shots, seed=seed, noise=extra, noise_mode=mode, dtype=dtype,
-                                      batch_size=batch_size, device=device)  # fmt: skip
+        records = sample_measurements(prepared, shots, seed=seed, dtype=dtype, batch_size=batch_size, device=device)
         detections, flips = circuit.compile_m2d_converter().convert(measurements=records, separate_observables=True)
     predicted = matching.decode_batch(detections)
     errors = int(np.any(predicted != flips, axis=1).sum())
     wall = time.perf_counter() - start
     return MemoryResult(
         code, distance, rounds, p, label, simulator, shots, errors, errors / shots, wilson_interval(errors, shots),
-        from_stim(circuit).n_qubits, wall, note,
+        prepared.n_qubits, wall, note,
     )  # fmt: skip
 
 

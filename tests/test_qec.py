@@ -55,7 +55,3 @@ def test_wilson_interval_and_bad_input():
     with pytest.raises(ValueError, match="in \\[0, 1\\]"):
         memory_experiment("repetition", 3, 1, 1.5, 10)
 
-
-def test_shots_beyond_one_batch_are_split_not_refused():
-    result = memory_experiment("repetition", 3, 1, 0.02, 1000, seed=7, batch_size=64)
-    assert result.shots == 1000

@@ -43,8 +43,13 @@ class _CompiledHybridSampler(sinter.CompiledSampler):
     def __init__(self, circuit, options: HybridSampler):
         import pymatching
 
-        self.circuit, self.options = circuit, options
+        from ..noise.replace import with_noise
+        from .stim import from_stim
+
+        self.options = options
         self.converter = circuit.compile_m2d_converter()
+        # Converted once: every sample() call reuses the circuit (and its cached plan).
+        self.prepared = with_noise(from_stim(circuit), options.noise, options.noise_mode)
         model, _ = decoder_model(circuit, options.noise, options.noise_mode)
         self.matching = pymatching.Matching.from_detector_error_model(model)
         self.seeds = np.random.SeedSequence()  # a fresh stream per worker
@@ -53,8 +58,7 @@ class _CompiledHybridSampler(sinter.CompiledSampler):
         start = time.perf_counter()
         shots = max(1, int(suggested_shots))
         seed = int(self.seeds.spawn(1)[0].generate_state(1)[0])
-        records = sample_measurements(self.circuit, shots, seed=seed, noise=self.options.noise,
-                                      noise_mode=self.options.noise_mode, dtype=self.options.dtype,
+        records = sample_measurements(self.prepared, shots, seed=seed, dtype=self.options.dtype,
                                       batch_size=self.options.batch_size)  # fmt: skip
         detections, flips = self.converter.convert(measurements=records, separate_observables=True)
         errors = int(np.any(self.matching.decode_batch(detections) != flips, axis=1).sum())

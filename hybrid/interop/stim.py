@@ -36,7 +36,7 @@ from ..sim.operators import op_matrix
 from ..sim.params import resolve_param
 from ..sim.simulate import simulate
 
-__all__ = ["StimAnnotations", "Detector", "from_stim", "to_stim", "sample_measurements", "pauli_twirl", "decoder_model", "twirled_circuit"]
+__all__ = ["StimAnnotations", "Detector", "from_stim", "to_stim", "sample_measurements", "pauli_twirl", "decoder_model", "twirled_circuit", "DECODER_NOTES"]
 
 
 def _stim():
@@ -61,7 +61,6 @@ class StimAnnotations:
     detectors: list[Detector] = field(default_factory=list)
     observables: dict[int, tuple[int, ...]] = field(default_factory=dict)  # index -> record indices
     qubit_coords: dict[int, tuple[float, ...]] = field(default_factory=dict)  # wire -> coordinates
-    ticks: int = 0
 
 
 # --- from stim -------------------------------------------------------------------------------
@@ -118,8 +117,6 @@ def _annotate(notes: StimAnnotations, name, args, targets, record: int, wire: di
         for t in targets:
             if t.value in wire:
                 notes.qubit_coords[wire[t.value]] = tuple(args)
-    elif name == "TICK":
-        notes.ticks += 1
 
 
 def _measurements(circuit: Circuit, gate, name: str, args, targets, record: int, wire: dict) -> int:
@@ -313,7 +310,7 @@ def _emit_gate(stim, out, op: Operation, qubit: list, record: int, where: str) -
     targets = [qubit[w] for w in op.all_wires]
     if not targets:
         return  # a global phase
-    if op.name in _STIM_GATE and not op.params:
+    if op.name in _STIM_GATE and not op.params and all(op.control_values):  # an open control is no CX
         out.append(_STIM_GATE[op.name], targets)
         return
     values = [torch.tensor([v], dtype=torch.float64) for v in _numbers(op, where)]
@@ -381,14 +378,22 @@ def sample_measurements(
     circuit simulated on our engine, one trajectory per shot, in batches sized to memory.
 
     ``noise``: ``None`` keeps stim's own Pauli noise; a :class:`hybrid.noise.NoiseModel`
-    adds its channels after the gates it names; a name -- ``"amplitude_damping"``,
+    puts its channels after the gates it names, in place of stim's Pauli noise
+    (``noise_mode="replace"``) or on top of it (``"add"``); a name -- ``"amplitude_damping"``,
     ``"thermal"``, ``"coherent_overrotation"`` -- puts that noise, of the same Pauli-twirled
-    error probability, in place of each of stim's Pauli channels (``noise_mode="replace"``)
-    or after each (``"add"``); see :mod:`hybrid.noise.replace`.
+    error probability, in place of each of stim's Pauli channels (``"replace"``) or after each
+    (``"add"``); see :mod:`hybrid.noise.replace`. ``stim_circuit`` may also be a ``Circuit``
+    already converted (and made noisy): then ``noise`` must be ``None``, and repeated calls
+    reuse its cached plan.
     """
     from ..sim.device import resolve_device
 
-    circuit = with_noise(from_stim(stim_circuit), noise, noise_mode)
+    if isinstance(stim_circuit, Circuit):
+        if noise is not None:
+            raise ValueError("a converted Circuit already holds its noise; pass noise=None")
+        circuit = stim_circuit
+    else:
+        circuit = with_noise(from_stim(stim_circuit), noise, noise_mode)
     dev = resolve_device(device)
     per_batch = batch_size or batch_size_for(circuit.n_qubits, shots, dtype, dev)
     seeds = np.random.SeedSequence(seed).generate_state(-(-shots // per_batch), dtype=np.uint64)
@@ -413,14 +418,17 @@ def twirled_circuit(stim_circuit, noise, noise_mode: str = "replace"):
     return to_stim(with_noise(from_stim(stim_circuit), noise, noise_mode), twirl=True)
 
 
+# What a decoder was built from, by whether the noise is stim's own Pauli noise.
+DECODER_NOTES = {
+    True: "stim's detector error model of the sampled circuit",
+    False: "the detector error model of the noisy circuit's Pauli twirl (the noise is not Pauli; a Pauli decoder sees its twirl)",
+}
+
+
 def decoder_model(stim_circuit, noise=None, noise_mode: str = "replace"):
     """``(detector error model, what it was built from)`` for decoding samples of
     ``stim_circuit`` under ``noise`` (as :func:`sample_measurements` takes it): stim's own
     model of the circuit when the noise is its own Pauli noise, else the model of the noisy
     circuit's Pauli twirl -- what a Pauli decoder can know of non-Pauli noise."""
-    if noise is None:
-        return stim_circuit.detector_error_model(decompose_errors=True), "stim's detector error model of the sampled circuit"
-    twirled = twirled_circuit(stim_circuit, noise, noise_mode)
-    return twirled.detector_error_model(decompose_errors=True), (
-        "the detector error model of the noisy circuit's Pauli twirl (the noise is not Pauli; a Pauli decoder sees its twirl)"
-    )
+    model = twirled_circuit(stim_circuit, noise, noise_mode).detector_error_model(decompose_errors=True)
+    return model, DECODER_NOTES[noise is None]
