@@ -33,6 +33,8 @@ import time
 import torch
 
 from hybrid.sim.schedule import needs_local, swap_fraction
+from hybrid.sim.distributed import check_power_of_two
+from hybrid.sim.sharded import DEFAULT_CHUNK
 
 from .circuits import qft_gates, random_layered_gates, to_hybrid
 
@@ -84,7 +86,7 @@ def worker(args) -> None:
     from hybrid.sim.device import resolve_device
 
     rank, size, _ = join(resolve_device(args.device))
-    k = size.bit_length() - 1
+    k = check_power_of_two(size)
     dtype = getattr(torch, args.dtype)
     sizes = []
     if "weak" in args.modes:
@@ -140,7 +142,7 @@ def main(argv=None) -> None:
     p.add_argument("--circuits", default="qft,random", type=lambda s: s.split(","))
     p.add_argument("--dtype", default="complex64", choices=["complex64", "complex128"])
     p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--chunk", type=int, default=2**22, help="amplitudes per exchange buffer")
+    p.add_argument("--chunk", type=int, default=DEFAULT_CHUNK, help="amplitudes per exchange buffer")
     p.add_argument("--device", default="auto")
     p.add_argument("--launch", default=None, help="comma-separated process counts: start torchrun for each")
     p.add_argument("--out", default=None, help="launcher: append the rows to this JSON-lines file")

@@ -31,7 +31,7 @@ Resume: a slice skips every case with a good record in any file of ``DIR`` (its 
 other slices', a serial ``bench.jsonl``). The merge (:func:`merge`) keeps, for a key found
 more than once, a record without an error over one with an error, then the one finished
 last, then the one in the file that sorts first (``bench.jsonl``, then the slice files by
-name), so the same files always give the same report.
+(N, I)), so the same files always give the same report.
 """
 
 from __future__ import annotations

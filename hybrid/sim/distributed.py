@@ -19,7 +19,7 @@ import os
 import torch
 import torch.distributed as dist
 
-__all__ = ["join", "world", "setting", "all_reduce", "AllToAll", "SumGradients", "check_power_of_two"]
+__all__ = ["join", "setting", "all_reduce", "AllToAll", "SumGradients", "check_power_of_two"]
 
 
 def check_power_of_two(size: int) -> int:
@@ -48,13 +48,6 @@ def join(device: torch.device) -> tuple[int, int, torch.device]:
             )
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     return dist.get_rank(), dist.get_world_size(), device
-
-
-def world() -> tuple[int, int]:
-    """``(rank, size)`` of the joined group; ``(0, 1)`` when none is."""
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
 
 
 def setting() -> dict:

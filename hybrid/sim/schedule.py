@@ -26,7 +26,7 @@ a readout or :func:`restore_swaps` needs otherwise.
 
 This module is structure only (wires and gate kinds): the plan built from it is cached
 per circuit version, and it is exhaustively tested against dense results without any
-process group (``tests/test_sharded_schedule.py``).
+process group (``tests/test_sharded.py``).
 """
 
 from __future__ import annotations

@@ -127,6 +127,7 @@ class LocalStep:
     circuit: Circuit
     source: tuple[int, ...]
     steps: tuple
+    cached: frozenset = frozenset()  # local ops whose fused steps keep their operators (as run() skips them)
     ops: ClassVar[tuple] = ()
     constant: ClassVar[bool] = False
 
@@ -309,7 +310,8 @@ class ShardedState:
             for op in run_ops:
                 local._push(op)  # checked when the circuit was built; wires are local positions
             inner = plan_for(local, _local_values(values, source), config, self.rows, False)
-            steps.append(LocalStep(local, tuple(source), inner))
+            cached = frozenset(i for s in inner if s.constant for i in s.ops)
+            steps.append(LocalStep(local, tuple(source), inner, cached))
             run_ops.clear()
             source.clear()
 
@@ -573,7 +575,8 @@ def _(step: MapStep, state: ShardedState, ctx: Run) -> None:
 
 @apply_step.register
 def _(step: LocalStep, state: ShardedState, ctx: Run) -> None:
-    mats = OpMatrices(step.circuit.ops, _local_values(ctx.mats.values, step.source), ctx.mats.dtype, ctx.mats.device)
+    mats = OpMatrices(step.circuit.ops, _local_values(ctx.mats.values, step.source), ctx.mats.dtype, ctx.mats.device,
+                      skip=step.cached)  # fmt: skip
     inner = Run(step.circuit, mats)
     for s in step.steps:
         apply_step(s, state.local, inner)
